@@ -1,0 +1,18 @@
+r"""One model trained on its own: the baseline row of every table.
+
+Demo (offline, built-in multi-view images, ~1 min on 2 CPU cores):
+  python -m ens_kd_tf.main --config=configs/single.py --workdir=/tmp/single
+
+Paper protocol on CIFAR (TFDS; weeks on a CPU, ~2 h for WRN-28-10 on a v3-8 TPU):
+  python -m ens_kd_tf.main --config=configs/single.py:cifar100,wrn_28_10,tpu \
+      --workdir=gs://BUCKET/single_c100 --config.data.data_dir=gs://BUCKET/tfds
+
+Presets: cifar10 | cifar100 (paper protocol), tpu | gpu (hardware), any zoo model name.
+"""
+
+from ens_kd_tf.config_defaults import apply_presets, base_config
+
+
+def get_config(arg=None):
+    config = base_config("single")
+    return apply_presets(config, arg)

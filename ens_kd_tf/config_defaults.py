@@ -1,0 +1,155 @@
+"""The configuration every experiment shares, and the presets configs/*.py accept.
+
+Each configs/<name>.py calls `base_config(<experiment>)`, sets its own defaults (which run
+offline on the built-in multi-view images in minutes) and applies the presets named in its
+argument: `--config=configs/single.py:cifar100,wrn_28_10,tpu`. Any field can then be
+overridden with `--config.<path>=<value>`.
+"""
+
+from __future__ import annotations
+
+import ml_collections
+
+from ens_kd_tf.errors import UsageError
+
+
+def base_config(experiment: str) -> ml_collections.ConfigDict:
+    c = ml_collections.ConfigDict()
+    c.experiment = experiment
+    c.seed = 0  # model init and data order; member i of an ensemble uses seed + i
+    c.force = False  # resume even if the workdir's config.json differs from this config
+
+    c.model = ml_collections.ConfigDict()
+    c.model.name = "wrn_10_2"
+    c.model.dropout_rate = 0.0  # wrn, simple_cnn
+    c.model.sync_batchnorm = True  # batch statistics over all replicas (wrn, simple_cnn)
+    c.model.batchnorm = True  # wrn, simple_cnn
+    c.model.neurons_per_class = 8  # patch_net: m
+    c.model.relu_threshold = 0.1  # patch_net: smoothed-ReLU threshold r
+    c.model.relu_power = 3.0  # patch_net: smoothed-ReLU power q
+    c.model.init_scale = 0.1  # patch_net: init std = init_scale / sqrt(d)
+
+    c.data = ml_collections.ConfigDict()
+    c.data.name = "multiview_images"
+    c.data.data_dir = ""  # TFDS data_dir ("" = ~/tensorflow_datasets); may be gs://
+    c.data.download = True  # let TFDS download when the data is not prepared yet
+    c.data.path = ""  # npz file or image folder
+    c.data.image_size = 32  # multiview_images size; image_folder resize (0 = keep)
+    c.data.augment = ml_collections.ConfigDict()
+    c.data.augment.crop_padding = 0  # pixels of zero padding before a random crop
+    c.data.augment.flip = False  # random horizontal flip
+    c.data.multiview = multiview_defaults()
+
+    c.train = ml_collections.ConfigDict()
+    c.train.epochs = 20
+    c.train.batch_size = 128  # global: over all replicas and workers
+    c.train.eval_batch_size = 0  # 0 = batch_size
+    c.train.optimizer = "sgd"
+    c.train.learning_rate = 0.1
+    c.train.momentum = 0.9
+    c.train.nesterov = True
+    c.train.schedule = "cosine"
+    c.train.lr_decay_at = (0.3, 0.6, 0.8)  # step schedule, fractions of the run
+    c.train.lr_decay_factor = 0.2
+    c.train.warmup_epochs = 0.0
+    c.train.weight_decay = 5e-4
+    c.train.weight_decay_mode = "l2"
+    c.train.label_smoothing = 0.0
+    c.train.steps_per_execution = 1
+    c.train.checkpoint_every_steps = 0  # 0 = at the end of every epoch only
+    c.train.keep_checkpoints = 3
+    c.train.eval_every_epochs = 1
+    c.train.deterministic = False  # tf.config.experimental.enable_op_determinism()
+
+    c.runtime = ml_collections.ConfigDict()
+    c.runtime.strategy = "auto"
+    c.runtime.tpu = "local"  # TPU name or grpc:// address; "local" on a Cloud TPU VM
+    c.runtime.num_cpu_devices = 1  # logical CPU devices (multi-replica tests on CPU)
+    c.runtime.mixed_precision = "float32"
+    c.runtime.jit_compile = "auto"
+    c.runtime.verbose = 1  # Keras progress bar: 0 silent, 1 bar, 2 one line per epoch
+    return c
+
+
+def multiview_defaults() -> ml_collections.ConfigDict:
+    """Constants of data/multiview.py (see its docstring)."""
+    mv = ml_collections.ConfigDict()
+    mv.num_classes = 10
+    mv.num_patches = 16  # multiview_patches only (images: (image_size / patch_size)^2)
+    mv.patch_dim = 64  # multiview_patches only (images: patch_size^2 * 3)
+    mv.patch_size = 8  # multiview_images: pixels per grid cell
+    mv.contrast = 40.0  # multiview_images: RMS grey levels of a weight-1 view
+    mv.single_view_prob = 0.2  # mu
+    mv.view_patches = 1
+    mv.strength_jitter = 0.5
+    mv.weak_view_weight = 0.1  # rho
+    mv.offclass_features = 2
+    mv.offclass_weight = 0.2
+    mv.noise_norm = 1.0
+    mv.num_train = 5000
+    mv.num_test = 2000
+    mv.seed = 0  # the data's seed, fixed across ensemble members
+    return mv
+
+
+# Table 1 architectures, by the names PAPER.md uses.
+PAPER_ARCHS = ("wrn_28_2", "resnet_34", "resnet_34_2", "wrn_16_10", "wrn_22_10", "wrn_28_10")
+
+
+def _cifar(c: ml_collections.ConfigDict, name: str) -> None:
+    """The paper's protocol (PAPER.md "Protocol defaults")."""
+    c.data.name = name
+    c.data.augment.crop_padding = 4
+    c.data.augment.flip = True
+    c.model.name = "wrn_28_10"
+    c.train.epochs = 200
+    c.train.batch_size = 128
+    c.train.optimizer = "sgd"
+    c.train.learning_rate = 0.1
+    c.train.momentum = 0.9
+    c.train.nesterov = True
+    c.train.schedule = "step"
+    c.train.lr_decay_at = (0.3, 0.6, 0.8)
+    c.train.lr_decay_factor = 0.2
+    c.train.weight_decay = 5e-4
+    c.train.weight_decay_mode = "l2"
+    c.train.checkpoint_every_steps = 1000
+
+
+def _tpu(c: ml_collections.ConfigDict) -> None:
+    c.runtime.strategy = "tpu"
+    c.runtime.mixed_precision = "mixed_bfloat16"
+    c.train.steps_per_execution = 50
+
+
+def _gpu(c: ml_collections.ConfigDict) -> None:
+    c.runtime.strategy = "gpu"
+    c.runtime.mixed_precision = "mixed_float16"
+
+
+PRESETS = {
+    "cifar10": lambda c: _cifar(c, "cifar10"),
+    "cifar100": lambda c: _cifar(c, "cifar100"),
+    "tpu": _tpu,
+    "gpu": _gpu,
+}
+
+
+def apply_presets(c: ml_collections.ConfigDict, arg: str | None) -> ml_collections.ConfigDict:
+    """Applies comma-separated presets: dataset/hardware names from PRESETS, or a zoo model
+    name (e.g. "wrn_28_2") that sets model.name."""
+    from ens_kd_tf.models import check_model_name, model_name_forms
+
+    for token in filter(None, (arg or "").split(",")):
+        token = token.strip()
+        if token in PRESETS:
+            PRESETS[token](c)
+            continue
+        try:
+            check_model_name(token)
+        except UsageError:
+            raise UsageError(
+                f"config preset {token!r} is not valid; choose from {sorted(PRESETS)} or a "
+                f"zoo model name ({', '.join(model_name_forms())})") from None
+        c.model.name = token
+    return c

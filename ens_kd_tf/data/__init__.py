@@ -1,0 +1,88 @@
+"""Dataset registry: `load_dataset(config.data)` -> ArrayDataset.
+
+Names: multiview_images, multiview_patches (built-in, offline), cifar10, cifar100 (TFDS),
+npz (data.path = file.npz), image_folder (data.path = folder with train/ and test/).
+"""
+
+from __future__ import annotations
+
+from typing import Callable, Dict
+
+from ens_kd_tf.data.base import ArrayDataset, DatasetInfo  # noqa: F401  (re-exported)
+from ens_kd_tf.errors import check_choice
+
+
+def _multiview_spec(cfg):
+    from ens_kd_tf.data.multiview import MultiViewSpec
+
+    mv = cfg.multiview
+    return MultiViewSpec(
+        num_classes=mv.num_classes,
+        num_patches=mv.num_patches,
+        patch_dim=mv.patch_dim,
+        single_view_prob=mv.single_view_prob,
+        view_patches=mv.view_patches,
+        strength_jitter=mv.strength_jitter,
+        weak_view_weight=mv.weak_view_weight,
+        offclass_features=mv.offclass_features,
+        offclass_weight=mv.offclass_weight,
+        noise_norm=mv.noise_norm,
+        num_train=mv.num_train,
+        num_test=mv.num_test,
+        seed=mv.seed,
+    )
+
+
+def _multiview_images(cfg) -> ArrayDataset:
+    from ens_kd_tf.data.multiview import make_multiview_images
+
+    return make_multiview_images(
+        _multiview_spec(cfg), cfg.image_size or 32, cfg.multiview.patch_size,
+        cfg.multiview.contrast)
+
+
+def _multiview_patches(cfg) -> ArrayDataset:
+    from ens_kd_tf.data.multiview import make_multiview_patches
+
+    return make_multiview_patches(_multiview_spec(cfg))
+
+
+def _tfds(name: str) -> Callable:
+    def load(cfg) -> ArrayDataset:
+        from ens_kd_tf.data.tfds_data import load_tfds
+
+        return load_tfds(name, cfg.data_dir, cfg.download)
+
+    return load
+
+
+def _npz(cfg) -> ArrayDataset:
+    from ens_kd_tf.data.files import load_npz
+
+    return load_npz(cfg.path)
+
+
+def _image_folder(cfg) -> ArrayDataset:
+    from ens_kd_tf.data.files import load_image_folder
+
+    return load_image_folder(cfg.path, cfg.image_size)
+
+
+LOADERS: Dict[str, Callable] = {
+    "multiview_images": _multiview_images,
+    "multiview_patches": _multiview_patches,
+    "cifar10": _tfds("cifar10"),
+    "cifar100": _tfds("cifar100"),
+    "npz": _npz,
+    "image_folder": _image_folder,
+}
+
+
+def dataset_names() -> list:
+    return sorted(LOADERS)
+
+
+def load_dataset(data_config) -> ArrayDataset:
+    """Loads the dataset `data_config.name` into host memory (see module docstring)."""
+    check_choice("data.name", data_config.name, dataset_names())
+    return LOADERS[data_config.name](data_config)

@@ -1,0 +1,31 @@
+"""User-facing errors: bad input is reported as one line, never as a deep traceback."""
+
+from __future__ import annotations
+
+from typing import Any, Iterable
+
+
+class UsageError(Exception):
+    """Bad input (config field, file, name). `main` prints it as one line and exits 2."""
+
+
+class TrainingError(Exception):
+    """Training cannot go on (e.g. the loss became NaN). Printed as one line, exit 3."""
+
+
+def check_choice(field: str, value: Any, choices: Iterable[Any]) -> None:
+    """Raises UsageError naming `field`, the bad `value` and the valid `choices`."""
+    choices = list(choices)
+    if value not in choices:
+        raise UsageError(
+            f"{field}={value!r} is not valid; choose one of: "
+            + ", ".join(repr(c) for c in choices)
+        )
+
+
+def check_positive(field: str, value: float, allow_zero: bool = False) -> None:
+    """Raises UsageError unless `value` > 0 (or >= 0 with `allow_zero`)."""
+    ok = value >= 0 if allow_zero else value > 0
+    if not ok:
+        bound = ">= 0" if allow_zero else "> 0"
+        raise UsageError(f"{field}={value!r} is not valid; it must be {bound}")

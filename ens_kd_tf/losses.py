@@ -1,0 +1,37 @@
+"""Losses used by the trainers (keras.losses.Loss subclasses, so they reduce over the batch
+and scale for replicas the way Keras does: N replicas give the single-device update)."""
+
+from __future__ import annotations
+
+import keras
+from keras import ops
+
+
+@keras.saving.register_keras_serializable(package="ens_kd_tf")
+class SparseCrossentropy(keras.losses.Loss):
+    """Cross-entropy of integer labels [B] against logits [B, k], with label smoothing.
+
+    (keras.losses.SparseCategoricalCrossentropy has no label smoothing.)
+    """
+
+    def __init__(self, label_smoothing: float = 0.0, name: str = "crossentropy", **kwargs):
+        super().__init__(name=name, **kwargs)
+        self.label_smoothing = float(label_smoothing)
+
+    def call(self, y_true, y_pred):
+        y_pred = ops.cast(y_pred, "float32")
+        labels = ops.cast(ops.reshape(y_true, (-1,)), "int32")
+        one_hot = ops.one_hot(labels, ops.shape(y_pred)[-1], dtype="float32")
+        return keras.losses.categorical_crossentropy(
+            one_hot, y_pred, from_logits=True, label_smoothing=self.label_smoothing)
+
+    def get_config(self):
+        return {**super().get_config(), "label_smoothing": self.label_smoothing}
+
+
+def classification_metrics() -> list:
+    """Accuracy and NLL; both weighted, so zero-weight padding of eval batches is ignored."""
+    return [
+        keras.metrics.SparseCategoricalAccuracy(name="accuracy"),
+        keras.metrics.SparseCategoricalCrossentropy(name="nll", from_logits=True),
+    ]

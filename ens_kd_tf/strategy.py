@@ -1,0 +1,188 @@
+"""One function from `config.runtime` to the run's tf.distribute strategy, plus the runtime
+settings that go with it (XLA, mixed precision, logical CPU devices).
+
+runtime.strategy:
+  auto          TPU if one is attached, else all GPUs (mirrored), else the CPU
+  cpu           one CPU device
+  gpu           all visible GPUs (one device: OneDeviceStrategy; several: MirroredStrategy)
+  mirrored      MirroredStrategy over all GPUs, or over `num_cpu_devices` logical CPUs
+  multi_worker  MultiWorkerMirroredStrategy; the cluster comes from TF_CONFIG
+  tpu           TPUStrategy on runtime.tpu ("local" on a Cloud TPU VM, or a TPU name/address)
+"""
+
+from __future__ import annotations
+
+import glob
+import os
+
+import keras
+import tensorflow as tf
+from absl import logging
+
+from ens_kd_tf.errors import UsageError, check_choice
+
+STRATEGIES = ("auto", "cpu", "gpu", "mirrored", "multi_worker", "tpu")
+PRECISIONS = ("float32", "mixed_bfloat16", "mixed_float16")
+JIT_CHOICES = ("auto", "on", "off")
+
+_GPU_HINT = (
+    "install a CUDA build: pip install -e '.[gpu]' && pip install --force-reinstall "
+    "--no-deps 'tensorflow~=2.21.0' (see README, 'GPU and TPU')")
+
+
+def configure_cpu_devices(num_devices: int) -> None:
+    """Splits the CPU into `num_devices` logical devices (for multi-replica runs on CPU).
+
+    Must run before TensorFlow initialises its devices; later calls are checked, not applied.
+    """
+    if num_devices <= 1:
+        return
+    cpu = tf.config.list_physical_devices("CPU")[0]
+    try:
+        tf.config.set_logical_device_configuration(
+            cpu, [tf.config.LogicalDeviceConfiguration()] * num_devices)
+    except RuntimeError:
+        have = len(tf.config.list_logical_devices("CPU"))
+        if have != num_devices:
+            raise UsageError(
+                f"runtime.num_cpu_devices={num_devices} cannot be applied: TensorFlow already "
+                f"started with {have} CPU device(s) in this process") from None
+
+
+def tpu_attached() -> bool:
+    """Cheap check (no network): a Cloud TPU VM has /dev/accel* or /dev/vfio devices, or the
+    environment names a TPU."""
+    return bool(os.environ.get("TPU_NAME") or glob.glob("/dev/accel*")
+                or os.environ.get("TPU_ACCELERATOR_TYPE"))
+
+
+def _tpu_strategy(tpu: str) -> tf.distribute.Strategy:
+    try:
+        resolver = tf.distribute.cluster_resolver.TPUClusterResolver(tpu=tpu or "local")
+        if tpu not in ("", "local"):
+            tf.config.experimental_connect_to_cluster(resolver)
+        tf.tpu.experimental.initialize_tpu_system(resolver)
+    except (ValueError, tf.errors.OpError, RuntimeError) as e:
+        raise UsageError(
+            f"runtime.strategy='tpu' with runtime.tpu={tpu!r}: no TPU found ({e}); on a Cloud "
+            "TPU VM use runtime.tpu='local', else the TPU's name") from None
+    return tf.distribute.TPUStrategy(resolver)
+
+
+def make_strategy(runtime) -> tf.distribute.Strategy:
+    """The strategy named by `runtime.strategy` (see the module docstring)."""
+    check_choice("runtime.strategy", runtime.strategy, STRATEGIES)
+    kind = runtime.strategy
+    if kind == "auto":
+        if tpu_attached():
+            kind = "tpu"
+        elif tf.config.list_physical_devices("GPU"):
+            kind = "gpu"
+        elif runtime.num_cpu_devices > 1:
+            kind = "mirrored"
+        else:
+            kind = "cpu"
+        logging.info("runtime.strategy=auto picked %s", kind)
+    if kind == "cpu":
+        return tf.distribute.OneDeviceStrategy("/cpu:0")
+    if kind == "gpu":
+        gpus = tf.config.list_logical_devices("GPU")
+        if not gpus:
+            built = "with" if tf.test.is_built_with_cuda() else "without"
+            raise UsageError(
+                f"runtime.strategy='gpu' but no GPU is visible (TensorFlow was built {built} "
+                f"CUDA); {_GPU_HINT}")
+        if len(gpus) == 1:
+            return tf.distribute.OneDeviceStrategy(gpus[0].name)
+        return tf.distribute.MirroredStrategy()
+    if kind == "mirrored":
+        gpus = tf.config.list_logical_devices("GPU")
+        devices = [d.name for d in (gpus or tf.config.list_logical_devices("CPU"))]
+        return tf.distribute.MirroredStrategy(devices)
+    if kind == "multi_worker":
+        if "TF_CONFIG" not in os.environ:
+            logging.warning("runtime.strategy='multi_worker' without TF_CONFIG: one worker")
+        return tf.distribute.MultiWorkerMirroredStrategy()
+    return _tpu_strategy(runtime.tpu)
+
+
+def is_tpu(strategy: tf.distribute.Strategy) -> bool:
+    return isinstance(strategy, (tf.distribute.TPUStrategy, tf.distribute.experimental.TPUStrategy))
+
+
+def replica_devices_are_cpus(strategy: tf.distribute.Strategy) -> bool:
+    devices = getattr(strategy.extended, "worker_devices", ())
+    return all("CPU" in d.upper() for d in devices)
+
+
+def use_jit_compile(runtime, strategy: tf.distribute.Strategy) -> bool:
+    """XLA per `runtime.jit_compile`; "auto" = on, except multi-replica CPU runs, where XLA
+    cannot place variables across logical CPU devices (keras#19005)."""
+    check_choice("runtime.jit_compile", runtime.jit_compile, JIT_CHOICES)
+    if runtime.jit_compile != "auto":
+        return runtime.jit_compile == "on"
+    if is_tpu(strategy):
+        return True
+    multi = strategy.num_replicas_in_sync > 1
+    return not (multi and replica_devices_are_cpus(strategy))
+
+
+def set_precision(policy: str) -> None:
+    """Sets the global Keras dtype policy; models keep float32 logits."""
+    check_choice("runtime.mixed_precision", policy, PRECISIONS)
+    keras.mixed_precision.set_dtype_policy(policy)
+
+
+def check_global_batch(global_batch: int, strategy: tf.distribute.Strategy) -> int:
+    """Returns the per-replica batch; the global batch must split evenly over replicas."""
+    replicas = strategy.num_replicas_in_sync
+    if global_batch % replicas:
+        raise UsageError(
+            f"train.batch_size={global_batch} is not divisible by the {replicas} replicas of "
+            f"this strategy; use a multiple of {replicas}")
+    return global_batch // replicas
+
+
+def is_chief(strategy: tf.distribute.Strategy) -> bool:
+    """True for the one process that writes results, exports and reports.
+
+    Multi-worker: the task named "chief", or worker 0 when the cluster has no chief.
+    """
+    resolver = getattr(strategy, "cluster_resolver", None)
+    if resolver is None or not getattr(resolver, "task_type", None):
+        return True
+    if resolver.task_type == "chief":
+        return True
+    has_chief = "chief" in resolver.cluster_spec().as_dict()
+    return resolver.task_type == "worker" and resolver.task_id == 0 and not has_chief
+
+
+class Runtime:
+    """What a run needs of the hardware: the strategy, whether steps use XLA, who writes."""
+
+    def __init__(self, strategy: tf.distribute.Strategy, jit_compile: bool):
+        self.strategy = strategy
+        self.jit_compile = jit_compile
+        self.is_chief = is_chief(strategy)
+
+    @property
+    def num_replicas(self) -> int:
+        return self.strategy.num_replicas_in_sync
+
+    def describe(self) -> str:
+        return (f"{type(self.strategy).__name__} with {self.num_replicas} replica(s), "
+                f"XLA {'on' if self.jit_compile else 'off'}, "
+                f"{keras.mixed_precision.dtype_policy().name}")
+
+
+def setup_runtime(runtime, deterministic: bool = False) -> Runtime:
+    """Applies `config.runtime` (devices, precision, determinism) and makes the strategy.
+
+    Call once per process, before any other TensorFlow work.
+    """
+    configure_cpu_devices(runtime.num_cpu_devices)
+    set_precision(runtime.mixed_precision)
+    if deterministic:
+        tf.config.experimental.enable_op_determinism()
+    strategy = make_strategy(runtime)
+    return Runtime(strategy, use_jit_compile(runtime, strategy))

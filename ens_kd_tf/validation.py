@@ -1,0 +1,64 @@
+"""Validates a config once, before any work, with errors that name the field, the bad value
+and the valid choices."""
+
+from __future__ import annotations
+
+from ens_kd_tf.errors import UsageError, check_choice, check_positive
+
+
+def _check_fraction(field: str, value: float, upper_open: bool = True) -> None:
+    ok = 0.0 <= value < 1.0 if upper_open else 0.0 <= value <= 1.0
+    if not ok:
+        bound = "[0, 1)" if upper_open else "[0, 1]"
+        raise UsageError(f"{field}={value!r} is not valid; it must be in {bound}")
+
+
+def validate_train(train) -> None:
+    from ens_kd_tf.optim import OPTIMIZERS, SCHEDULES, WEIGHT_DECAY_MODES
+
+    check_choice("train.optimizer", train.optimizer, OPTIMIZERS)
+    check_choice("train.schedule", train.schedule, SCHEDULES)
+    check_choice("train.weight_decay_mode", train.weight_decay_mode, WEIGHT_DECAY_MODES)
+    for field in ("epochs", "batch_size", "learning_rate", "steps_per_execution",
+                  "keep_checkpoints", "eval_every_epochs"):
+        check_positive(f"train.{field}", getattr(train, field))
+    for field in ("weight_decay", "checkpoint_every_steps", "eval_batch_size",
+                  "warmup_epochs", "momentum"):
+        check_positive(f"train.{field}", getattr(train, field), allow_zero=True)
+    _check_fraction("train.label_smoothing", train.label_smoothing)
+
+
+def validate_runtime(runtime) -> None:
+    from ens_kd_tf.strategy import JIT_CHOICES, PRECISIONS, STRATEGIES
+
+    check_choice("runtime.strategy", runtime.strategy, STRATEGIES)
+    check_choice("runtime.mixed_precision", runtime.mixed_precision, PRECISIONS)
+    check_choice("runtime.jit_compile", runtime.jit_compile, JIT_CHOICES)
+    check_choice("runtime.verbose", runtime.verbose, (0, 1, 2))
+    check_positive("runtime.num_cpu_devices", runtime.num_cpu_devices)
+
+
+def validate_data(data) -> None:
+    from ens_kd_tf.data import dataset_names
+
+    check_choice("data.name", data.name, dataset_names())
+    check_positive("data.augment.crop_padding", data.augment.crop_padding, allow_zero=True)
+    check_positive("data.image_size", data.image_size, allow_zero=True)
+
+
+def validate_model(model) -> None:
+    from ens_kd_tf.models import check_model_name
+
+    check_model_name(model.name)
+    _check_fraction("model.dropout_rate", model.dropout_rate)
+
+
+def validate_config(config) -> None:
+    """Checks every section the config has; raises UsageError on the first bad field."""
+    from ens_kd_tf.experiments import EXPERIMENTS
+
+    check_choice("experiment", config.experiment, sorted(EXPERIMENTS))
+    validate_model(config.model)
+    validate_data(config.data)
+    validate_train(config.train)
+    validate_runtime(config.runtime)

@@ -1,0 +1,70 @@
+"""Strategies: N replicas give the single-device update; choices and batch checks."""
+
+import json
+import os
+import subprocess
+import sys
+
+import ml_collections
+import pytest
+import tensorflow as tf
+
+from conftest import REPO
+from ens_kd_tf.errors import UsageError
+from ens_kd_tf.strategy import (Runtime, check_global_batch, is_chief, make_strategy,
+                                use_jit_compile)
+
+
+def _runtime_cfg(**kw):
+    base = dict(strategy="cpu", tpu="local", num_cpu_devices=1, mixed_precision="float32",
+                jit_compile="auto", verbose=0)
+    base.update(kw)
+    return ml_collections.ConfigDict(base)
+
+
+@pytest.mark.parametrize("model_name", ["wrn_10_1", "simple_cnn_3_1"])
+def test_two_cpu_replicas_give_the_one_device_weights(model_name):
+    proc = subprocess.run(
+        [sys.executable, os.path.join(REPO, "tests", "mirrored_check.py"), "2", model_name],
+        capture_output=True, text=True, timeout=600, cwd=REPO)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    out = json.loads(proc.stdout.strip().splitlines()[-1])
+    assert out["replicas"] == 2
+    assert out["max_diff"] < 1e-4 * max(1.0, out["max_weight"]), out
+
+
+def test_cpu_strategy_and_auto_pick_cpu_here():
+    assert isinstance(make_strategy(_runtime_cfg()), tf.distribute.OneDeviceStrategy)
+    assert isinstance(make_strategy(_runtime_cfg(strategy="auto")),
+                      tf.distribute.OneDeviceStrategy)
+
+
+def test_unknown_strategy_lists_choices():
+    with pytest.raises(UsageError, match="runtime.strategy='pod'.*'tpu'"):
+        make_strategy(_runtime_cfg(strategy="pod"))
+
+
+def test_gpu_strategy_without_gpu_says_how_to_install():
+    with pytest.raises(UsageError, match="no GPU is visible.*pip install"):
+        make_strategy(_runtime_cfg(strategy="gpu"))
+
+
+def test_tpu_strategy_without_tpu_fails_clearly():
+    with pytest.raises(UsageError, match="no TPU found"):
+        make_strategy(_runtime_cfg(strategy="tpu", tpu="local"))
+
+
+def test_jit_is_on_for_one_device_and_explicit_choices_win():
+    one = tf.distribute.OneDeviceStrategy("/cpu:0")
+    assert use_jit_compile(_runtime_cfg(), one) is True
+    assert use_jit_compile(_runtime_cfg(jit_compile="off"), one) is False
+    assert Runtime(one, True).is_chief and is_chief(one)
+
+
+def test_global_batch_must_split_over_replicas():
+    class FakeStrategy:
+        num_replicas_in_sync = 8
+
+    assert check_global_batch(128, FakeStrategy()) == 16
+    with pytest.raises(UsageError, match="train.batch_size=100 is not divisible by the 8"):
+        check_global_batch(100, FakeStrategy())
