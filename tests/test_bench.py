@@ -1,0 +1,22 @@
+"""The benchmarks run and print their figures (speed targets live in the benchmarks, not in
+tests; this only keeps the commands working)."""
+
+import re
+import subprocess
+import sys
+
+from conftest import REPO
+
+
+def _bench(*args):
+    proc = subprocess.run([sys.executable, "-m", "ens_kd_tf.bench", *args], cwd=REPO,
+                          capture_output=True, text=True, timeout=600)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    return proc.stdout
+
+
+def test_train_benchmark_prints_throughput_mfu_and_ratio():
+    out = _bench("train", "--model=simple_cnn_3_1", "--batch=16", "--steps=2", "--repeats=1")
+    assert re.search(r"matmul peak \(measured\): [\d.]+ GFLOP/s", out)
+    assert re.search(r"baseline: hand-written XLA step\s+[\d.]+ img/s\s+MFU\s+[\d.]+%", out)
+    assert re.search(r"Keras fit, XLA\s+[\d.]+ img/s .* x[\d.]+ vs baseline", out)
