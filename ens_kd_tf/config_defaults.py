@@ -61,6 +61,24 @@ def base_config(experiment: str) -> ml_collections.ConfigDict:
     c.train.eval_every_epochs = 1
     c.train.deterministic = False  # tf.config.experimental.enable_op_determinism()
 
+    c.ensemble = ml_collections.ConfigDict()
+    c.ensemble.num_members = 5  # L: members are seeds seed, seed + 1, ..., seed + L - 1
+    c.ensemble.reduction = "logits"  # average "logits" (the paper) or "probs"
+
+    c.joint_sum = ml_collections.ConfigDict()
+    c.joint_sum.num_members = 0  # 0 = ensemble.num_members
+    c.joint_sum.reduction = "sum"  # "sum" of the members' logits (the paper) or "mean"
+
+    c.distill = ml_collections.ConfigDict()
+    c.distill.temperature = 4.0
+    c.distill.alpha = 0.1  # weight of the hard-label loss; 1 - alpha on the soft targets
+    # Teacher outputs: "on_the_fly" (teacher forward in each step, fresh augmentations),
+    # "cached" (computed once; exact without augmentation, or over a bank of
+    # distill.teacher_views augmented views), "auto" (cached when exact, else on the fly).
+    c.distill.teacher_outputs = "auto"
+    c.distill.teacher_views = 0
+    c.distill.teacher_workdir = ""  # KD: members/ of this workdir ("" = this run's own)
+
     c.runtime = ml_collections.ConfigDict()
     c.runtime.strategy = "auto"
     c.runtime.tpu = "local"  # TPU name or grpc:// address; "local" on a Cloud TPU VM

@@ -35,3 +35,26 @@ def classification_metrics() -> list:
         keras.metrics.SparseCategoricalAccuracy(name="accuracy"),
         keras.metrics.SparseCategoricalCrossentropy(name="nll", from_logits=True),
     ]
+
+
+@keras.saving.register_keras_serializable(package="ens_kd_tf")
+class SoftTargetKL(keras.losses.Loss):
+    """KL(softmax(t / T) || softmax(s / T)) per example, in float32.
+
+    y_true: teacher logits [B, k]; y_pred: student logits [B, k]. Multiply by T^2 to keep
+    the soft term's gradient scale independent of T (Hinton et al. 2015).
+    """
+
+    def __init__(self, temperature: float = 4.0, name: str = "soft_target_kl", **kwargs):
+        super().__init__(name=name, **kwargs)
+        self.temperature = float(temperature)
+
+    def call(self, y_true, y_pred):
+        t = ops.cast(y_true, "float32") / self.temperature
+        s = ops.cast(y_pred, "float32") / self.temperature
+        log_p_teacher = t - ops.logsumexp(t, axis=-1, keepdims=True)
+        log_p_student = s - ops.logsumexp(s, axis=-1, keepdims=True)
+        return ops.sum(ops.exp(log_p_teacher) * (log_p_teacher - log_p_student), axis=-1)
+
+    def get_config(self):
+        return {**super().get_config(), "temperature": self.temperature}

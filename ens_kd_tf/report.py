@@ -5,12 +5,12 @@ from __future__ import annotations
 from typing import Mapping, Sequence
 
 
-def _cell(value) -> str:
-    """A metric, or a {"mean", "std"} summary, as text (accuracies in %)."""
+def _cell(value, digits: int = 4) -> str:
+    """A metric, or a {"mean", "std"} summary, as text with `digits` decimals."""
     if isinstance(value, Mapping) and "mean" in value:
-        return f"{value['mean']:.4g} +- {value['std']:.2g}"
-    if isinstance(value, float):
-        return f"{value:.4g}"
+        return f"{value['mean']:.{digits}f} +- {value['std']:.{digits}f}"
+    if isinstance(value, (float, int)):
+        return f"{value:.{digits}f}"
     return "" if value is None else str(value)
 
 
@@ -25,10 +25,10 @@ def result_rows(rows: Sequence[Mapping], groups: Sequence[str] = ()) -> list:
     """Table rows: name, accuracy %, NLL, ECE, and accuracy % of each test group."""
     table = []
     for row in rows:
-        cells = [row["name"], _cell(percent(row.get("accuracy"))), _cell(row.get("nll")),
+        cells = [row["name"], _cell(percent(row.get("accuracy")), 2), _cell(row.get("nll")),
                  _cell(row.get("ece"))]
         for g in groups:
-            cells.append(_cell(percent((row.get(g) or {}).get("accuracy"))))
+            cells.append(_cell(percent((row.get(g) or {}).get("accuracy")), 2))
         table.append(cells)
     return table
 
@@ -47,3 +47,126 @@ def markdown_table(header: Sequence[str], body: Sequence[Sequence[str]]) -> str:
     lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
     lines += ["| " + " | ".join(row) + " |" for row in body]
     return "\n".join(lines)
+
+
+# PAPER.md Table 1 (test accuracy %, 10 seeds): (depth, width, dataset) ->
+# (single mean, single std, ensemble, sum, KD, SD). Shown beside our figures for that row.
+PAPER_TABLE1 = {
+    (28, 2, "cifar10"): (95.22, 0.14, 96.33, 95.02, 96.16, 95.78),
+    (34, 1, "cifar10"): (93.65, 0.19, 94.97, 93.12, 94.59, 94.21),
+    (34, 2, "cifar10"): (95.45, 0.14, 96.55, 95.00, 96.08, 95.86),
+    (16, 10, "cifar10"): (96.08, 0.16, 96.80, 95.88, 96.81, 96.62),
+    (22, 10, "cifar10"): (96.44, 0.09, 97.12, 96.41, 97.09, 97.05),
+    (28, 10, "cifar10"): (96.70, 0.21, 97.20, 96.46, 97.22, 97.13),
+    (28, 2, "cifar100"): (76.38, 0.23, 81.13, 73.18, 79.03, 78.12),
+    (34, 1, "cifar100"): (71.66, 0.43, 76.85, 68.88, 73.74, 73.14),
+    (34, 2, "cifar100"): (77.01, 0.35, 81.48, 72.99, 79.23, 79.07),
+    (16, 10, "cifar100"): (80.03, 0.17, 83.18, 80.53, 82.67, 82.25),
+    (22, 10, "cifar100"): (81.17, 0.23, 84.33, 81.59, 83.71, 83.26),
+    (28, 10, "cifar100"): (81.51, 0.16, 84.69, 81.83, 83.81, 83.56),
+}
+
+TABLE1_KINDS = ("single", "ensemble", "sum", "kd", "sd")
+TABLE1_HEADER = ("single", "ensemble", "sum", "KD", "SD")
+
+
+def paper_row(model_name: str, dataset: str):
+    """The paper's Table 1 figures for this architecture and dataset, or None."""
+    import re
+
+    match = (re.fullmatch(r"(?:wrn|resnet)_(\d+)_(\d+)", model_name)
+             or re.fullmatch(r"resnet_(\d+)()", model_name))
+    if not match:
+        return None
+    return PAPER_TABLE1.get((int(match[1]), int(match[2] or 1), dataset))
+
+
+def _pct(value) -> str:
+    return _cell(percent(value), 2) if value is not None else ""
+
+
+def table1_markdown(result: dict) -> str:
+    """Our row (and the paper's, when it has one) in the layout of PAPER.md Table 1."""
+    by_kind = {r.get("kind"): r for r in result["rows"]}
+    ours = [_pct(by_kind[k]["accuracy"]) if k in by_kind else "" for k in TABLE1_KINDS]
+    body = [[f"ours: {result['model']} on {result['dataset']}"] + ours]
+    paper = paper_row(result["model"], result["dataset"])
+    if paper:
+        mean, std, *rest = paper
+        body.append(["paper (Allen-Zhu & Li, Table 1)", f"{mean:.2f} +- {std:.2f}"]
+                    + [f"{v:.2f}" for v in rest])
+    return markdown_table(("test accuracy %",) + TABLE1_HEADER, body)
+
+
+def detail_markdown(result: dict) -> str:
+    groups = result.get("groups", ())
+    header = ["model", "test acc %", "NLL", "ECE"] + [f"{g} acc %" for g in groups]
+    return markdown_table(header, result_rows(result["rows"], groups))
+
+
+def bar_chart_png(result: dict) -> bytes:
+    """Accuracy bars per model (error bar = std over seeds), overall and per test group."""
+    import io
+
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    rows = result["rows"]
+    series = [("all", None)] + [(g, g) for g in result.get("groups", ())]
+    fig, ax = plt.subplots(figsize=(1.6 + 1.3 * len(rows) * len(series) / 2, 4))
+    width = 0.8 / len(series)
+    for j, (label, group) in enumerate(series):
+        means, stds = [], []
+        for r in rows:
+            acc = r.get("accuracy") if group is None else (r.get(group) or {}).get("accuracy")
+            acc = percent(acc)
+            means.append(acc["mean"] if isinstance(acc, Mapping) else (acc or 0.0))
+            stds.append(acc["std"] if isinstance(acc, Mapping) else 0.0)
+        xs = [i + (j - (len(series) - 1) / 2) * width for i in range(len(rows))]
+        ax.bar(xs, means, width, yerr=stds, capsize=3, label=label)
+    ax.set_xticks(range(len(rows)))
+    ax.set_xticklabels([r["name"] for r in rows], rotation=20, ha="right", fontsize=8)
+    ax.set_ylabel("test accuracy %")
+    low = min(min(b.get_height() for b in ax.patches), 100.0)
+    ax.set_ylim(max(0.0, low - 10), 100.5)
+    ax.set_title(f"{result['experiment']}: {result['model']} on {result['dataset']}")
+    ax.legend(fontsize=8)
+    fig.tight_layout()
+    buf = io.BytesIO()
+    fig.savefig(buf, format="png", dpi=110)
+    plt.close(fig)
+    return buf.getvalue()
+
+
+def write_report(workdir: str, config, result: dict) -> None:
+    """workdir/report.md and workdir/report.png, written atomically."""
+    from ens_kd_tf import io_utils
+
+    lines = [f"# {result['experiment']}: {result['model']} on {result['dataset']}", "",
+             table1_markdown(result), "", detail_markdown(result), ""]
+    notes = report_notes(config, result)
+    lines += [f"- {n}" for n in notes] + ["", "![accuracy](report.png)", ""]
+    io_utils.write_text_atomic(io_utils.join(workdir, "report.md"), "\n".join(lines))
+    io_utils.write_bytes_atomic(io_utils.join(workdir, "report.png"), bar_chart_png(result))
+
+
+def _teacher_mode(config) -> str:
+    from ens_kd_tf.experiments.distill_stage import teacher_output_mode
+
+    return teacher_output_mode(config)
+
+
+def report_notes(config, result: dict) -> list:
+    notes = [f"ensemble reduction: average of {config.ensemble.reduction}",
+             f"joint sum reduction: {config.joint_sum.reduction} of the members' logits",
+             f"distillation: T = {config.distill.temperature}, hard-label weight alpha = "
+             f"{config.distill.alpha}, teacher outputs {_teacher_mode(config)}",
+             f"training: {config.train.epochs} epochs, batch {config.train.batch_size}, "
+             f"{config.train.optimizer} lr {config.train.learning_rate} "
+             f"({config.train.schedule}), weight decay {config.train.weight_decay} "
+             f"({config.train.weight_decay_mode})"]
+    if "disagreement" in result:
+        notes.append(f"member disagreement (pairwise, test): {result['disagreement']:.4f}")
+    return notes

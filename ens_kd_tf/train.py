@@ -81,6 +81,8 @@ def fit_resumable(
     checkpoint_model: Optional[keras.Model] = None,
     train_extras: Sequence[np.ndarray] = (),
     eval_extras: Sequence[np.ndarray] = (),
+    bank_views: int = 0,
+    view_extras: Sequence[np.ndarray] = (),
 ) -> dict:
     """Trains `model` (compiled) to config.train.epochs, resuming from workdir/checkpoints.
 
@@ -90,6 +92,8 @@ def fit_resumable(
         student); default `model`.
       train_extras / eval_extras: arrays aligned with the train / test split, batched beside
         (x, y) (e.g. cached teacher logits).
+      bank_views, view_extras: a fixed bank of augmented views and per-view arrays
+        [N, V, ...] (see data/pipeline.train_batches).
 
     Returns:
       {"steps": total steps, "resumed_from": step, "train_seconds": seconds in this call}.
@@ -118,7 +122,8 @@ def fit_resumable(
 
     def run(first_step: int, initial_epoch: int, epochs: int, steps: int) -> None:
         stream = train_batches(data, plan.batch_size, config.seed, first_step,
-                               aug.crop_padding, aug.flip, train_extras)
+                               aug.crop_padding, aug.flip, train_extras, bank_views,
+                               view_extras)
         model.fit(stream, epochs=epochs, initial_epoch=initial_epoch, steps_per_epoch=steps,
                   validation_data=eval_data, validation_freq=train.eval_every_epochs,
                   callbacks=callbacks, verbose=config.runtime.verbose, shuffle=False)

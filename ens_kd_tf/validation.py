@@ -53,6 +53,20 @@ def validate_model(model) -> None:
     _check_fraction("model.dropout_rate", model.dropout_rate)
 
 
+def validate_ensembles(config) -> None:
+    from ens_kd_tf.distill import check_distill_params
+    from ens_kd_tf.ensemble import ENSEMBLE_REDUCTIONS, JOINT_REDUCTIONS
+
+    check_positive("ensemble.num_members", config.ensemble.num_members)
+    check_choice("ensemble.reduction", config.ensemble.reduction, ENSEMBLE_REDUCTIONS)
+    check_positive("joint_sum.num_members", config.joint_sum.num_members, allow_zero=True)
+    check_choice("joint_sum.reduction", config.joint_sum.reduction, JOINT_REDUCTIONS)
+    check_distill_params(config.distill.temperature, config.distill.alpha)
+    check_choice("distill.teacher_outputs", config.distill.teacher_outputs,
+                 ("auto", "on_the_fly", "cached"))
+    check_positive("distill.teacher_views", config.distill.teacher_views, allow_zero=True)
+
+
 def validate_config(config) -> None:
     """Checks every section the config has; raises UsageError on the first bad field."""
     from ens_kd_tf.experiments import EXPERIMENTS
@@ -62,3 +76,4 @@ def validate_config(config) -> None:
     validate_data(config.data)
     validate_train(config.train)
     validate_runtime(config.runtime)
+    validate_ensembles(config)

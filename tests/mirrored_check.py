@@ -1,7 +1,7 @@
 """Run as a script: trains the same steps on 1 device and under MirroredStrategy over N
 logical CPU devices and prints the largest weight difference as JSON.
 
-    python tests/mirrored_check.py <num_devices> <model_name>
+    python tests/mirrored_check.py <num_devices> <model_name> [classifier|distill]
 """
 
 import json
@@ -16,12 +16,15 @@ import tensorflow as tf  # noqa: E402
 sys.path.insert(0, os.path.dirname(__file__))
 
 
-def main(num_devices: int, model_name: str) -> None:
+def main(num_devices: int, model_name: str, mode: str) -> None:
     from conftest import tiny_config
     from ens_kd_tf.data import load_dataset
     from ens_kd_tf.data.pipeline import train_batches
     from ens_kd_tf.experiments.stages import new_classifier
     from ens_kd_tf.strategy import Runtime, configure_cpu_devices
+    from ens_kd_tf.distill import Distiller
+    from ens_kd_tf.experiments.stages import with_seed
+    from ens_kd_tf.optim import make_optimizer
     from ens_kd_tf.train import compile_classifier, make_plan
 
     configure_cpu_devices(num_devices)
@@ -37,8 +40,15 @@ def main(num_devices: int, model_name: str) -> None:
         plan = make_plan(config.train, data.num_train, runtime)
         with strategy.scope():
             model = new_classifier(config, data)
-            compile_classifier(model, config.train, plan, runtime)
-        model.fit(train_batches(data, 32, seed=0, crop_padding=2, flip=True), epochs=1,
+            if mode == "distill":
+                teacher = new_classifier(with_seed(config, 99), data)
+                trained = Distiller(model, teacher, temperature=4.0, alpha=0.1)
+                trained.compile(optimizer=make_optimizer(config.train, plan.per_epoch),
+                                jit_compile=False)
+            else:
+                compile_classifier(model, config.train, plan, runtime)
+                trained = model
+        trained.fit(train_batches(data, 32, seed=0, crop_padding=2, flip=True), epochs=1,
                   steps_per_epoch=5, verbose=0)
         weights[label] = [v.numpy() for v in model.variables]
     diffs = [float(np.max(np.abs(a - b))) for a, b in zip(weights["one"], weights["mirrored"])]
@@ -48,4 +58,4 @@ def main(num_devices: int, model_name: str) -> None:
 
 
 if __name__ == "__main__":
-    main(int(sys.argv[1]), sys.argv[2])
+    main(int(sys.argv[1]), sys.argv[2], sys.argv[3] if len(sys.argv) > 3 else "classifier")

@@ -20,3 +20,11 @@ def test_train_benchmark_prints_throughput_mfu_and_ratio():
     assert re.search(r"matmul peak \(measured\): [\d.]+ GFLOP/s", out)
     assert re.search(r"baseline: hand-written XLA step\s+[\d.]+ img/s\s+MFU\s+[\d.]+%", out)
     assert re.search(r"Keras fit, XLA\s+[\d.]+ img/s .* x[\d.]+ vs baseline", out)
+
+
+def test_distill_benchmark_prints_the_three_modes():
+    out = _bench("distill", "--model=simple_cnn_3_1", "--teachers=2", "--batch=16",
+                 "--steps=2", "--repeats=1")
+    for label in ("baseline: eager teacher loop", "teachers on the fly",
+                  "cached teacher outputs"):
+        assert re.search(label + r".*\s[\d.]+ img/s .* x[\d.]+ vs baseline", out), label

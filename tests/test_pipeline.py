@@ -61,3 +61,26 @@ def test_eval_batches_cover_the_split_exactly_once():
     labels = np.concatenate([b[1] for b in batches])
     assert weights.sum() == 70
     np.testing.assert_array_equal(labels[weights == 1], y)
+
+
+def test_bank_views_repeat_the_augmentation_of_their_view(tiny):
+    from ens_kd_tf.data.pipeline import augmented_view
+
+    data = load_dataset(tiny.data)  # 256 examples, 8 steps an epoch at batch 32
+    per_view = np.arange(256 * 3, dtype=np.float32).reshape(256, 3)
+    stream = train_batches(data, 32, seed=5, crop_padding=2, flip=True, bank_views=3,
+                           view_extras=(per_view,))
+    batches = _take(stream, 8 * 4)  # epochs 0..3 use views 0, 1, 2, 0
+    plain = _take(train_batches(data, 32, seed=5, crop_padding=2, flip=True), 8)
+    for a, b in zip(batches[:8], plain):  # view 0 == the plain stream's epoch 0
+        np.testing.assert_array_equal(a[0], b[0])
+    views = {}
+    for v in range(3):
+        ds, n = augmented_view(data, 64, seed=5, view=v, crop_padding=2, flip=True)
+        views[v] = np.concatenate([b.numpy() for b in ds])[:n]
+    for step, (x, y, extra) in enumerate(batches):
+        view = (step // 8) % 3
+        rows = (extra - view).astype(int) // 3  # per_view[i, v] = 3 i + v
+        np.testing.assert_array_equal(extra % 3, view)
+        np.testing.assert_array_equal(x, views[view][rows])
+        np.testing.assert_array_equal(y, data.y_train[rows])

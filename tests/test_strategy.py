@@ -22,10 +22,13 @@ def _runtime_cfg(**kw):
     return ml_collections.ConfigDict(base)
 
 
-@pytest.mark.parametrize("model_name", ["wrn_10_1", "simple_cnn_3_1"])
-def test_two_cpu_replicas_give_the_one_device_weights(model_name):
+@pytest.mark.parametrize("model_name,mode", [("wrn_10_1", "classifier"),
+                                             ("simple_cnn_3_1", "classifier"),
+                                             ("wrn_10_1", "distill")])
+def test_two_cpu_replicas_give_the_one_device_weights(model_name, mode):
     proc = subprocess.run(
-        [sys.executable, os.path.join(REPO, "tests", "mirrored_check.py"), "2", model_name],
+        [sys.executable, os.path.join(REPO, "tests", "mirrored_check.py"), "2", model_name,
+         mode],
         capture_output=True, text=True, timeout=600, cwd=REPO)
     assert proc.returncode == 0, proc.stderr[-3000:]
     out = json.loads(proc.stdout.strip().splitlines()[-1])

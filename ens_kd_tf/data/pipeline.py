@@ -49,6 +49,8 @@ def train_batches(
     crop_padding: int = 0,
     flip: bool = False,
     extras: Sequence[np.ndarray] = (),
+    bank_views: int = 0,
+    view_extras: Sequence[np.ndarray] = (),
 ) -> tf.data.Dataset:
     """Infinite stream of training batches from global step `start_step` on.
 
@@ -60,6 +62,10 @@ def train_batches(
       crop_padding, flip: augmentation of image inputs (ignored for features).
       extras: arrays [N, ...] aligned with the training set (e.g. cached teacher logits),
         batched beside each example.
+      bank_views: V > 0 draws augmentations from a fixed bank of V views: epoch e uses view
+        e mod V, whose augmentation is exactly `augmented_view(..., view)`'s.
+      view_extras: arrays [N, V, ...] (e.g. teacher logits of each view), batched beside
+        each example at the view its epoch uses.
 
     Yields:
       (x [B, *input_shape] float32, y [B] int32) or, with extras, (x, y, *extras) batches.
@@ -72,6 +78,7 @@ def train_batches(
     x_all = tf.constant(data.x_train)
     y_all = tf.constant(data.y_train)
     extras_all = [tf.constant(e) for e in extras]
+    view_extras_all = [tf.constant(e) for e in view_extras]
     is_image = data.info.input_kind == "image"
     base_seed = tf.constant(seed, tf.int64)
 
@@ -82,16 +89,42 @@ def train_batches(
         return tf.data.Dataset.from_tensor_slices(order).map(lambda i: (epoch, i))
 
     def load(epoch, i):
+        view = epoch % bank_views if bank_views else epoch
         x = tf.gather(x_all, i)
         if is_image and (crop_padding or flip):
-            x = augment_image(x, tf.stack([base_seed, epoch * n + i]), crop_padding, flip)
+            x = augment_image(x, tf.stack([base_seed, view * n + i]), crop_padding, flip)
         out = (tf.cast(x, tf.float32), tf.gather(y_all, i))
-        return out + tuple(tf.gather(e, i) for e in extras_all)
+        out += tuple(tf.gather(e, i) for e in extras_all)
+        return out + tuple(e[i, view] for e in view_extras_all)
 
     stream = tf.data.Dataset.range(start_epoch, np.iinfo(np.int64).max).flat_map(epoch_order)
     stream = stream.skip(offset * global_batch)
     stream = stream.map(load, num_parallel_calls=AUTOTUNE, deterministic=True)
     return stream.batch(global_batch, drop_remainder=True).prefetch(AUTOTUNE)
+
+
+def augmented_view(
+    data: ArrayDataset, global_batch: int, seed: int, view: int, crop_padding: int = 0,
+    flip: bool = False,
+) -> Tuple[tf.data.Dataset, int]:
+    """The training inputs in index order under augmentation view `view` (the augmentation
+    `train_batches` gives epoch `view`), in padded static-shape batches; returns (dataset,
+    number of real rows)."""
+    n = data.num_train
+    pad = (-n) % global_batch
+    x_all = tf.constant(data.x_train)
+    base_seed = tf.constant(seed, tf.int64)
+    is_image = data.info.input_kind == "image"
+
+    def load(i):
+        x = tf.gather(x_all, tf.minimum(i, n - 1))
+        if is_image and (crop_padding or flip):
+            x = augment_image(x, tf.stack([base_seed, view * n + i]), crop_padding, flip)
+        return tf.cast(x, tf.float32)
+
+    ds = tf.data.Dataset.range(n + pad).map(load, num_parallel_calls=AUTOTUNE,
+                                            deterministic=True)
+    return ds.batch(global_batch, drop_remainder=True).prefetch(AUTOTUNE), n
 
 
 def padded_eval_arrays(
@@ -133,7 +166,3 @@ def input_batches(x: np.ndarray, global_batch: int) -> Tuple[tf.data.Dataset, in
         lambda xb: tf.cast(xb, tf.float32), num_parallel_calls=AUTOTUNE, deterministic=True)
     return ds.batch(global_batch, drop_remainder=True).prefetch(AUTOTUNE), n
 
-
-def optional_extras(*arrays: Optional[np.ndarray]) -> Tuple[np.ndarray, ...]:
-    """The arrays that are not None, as a tuple (a convenience for `extras`)."""
-    return tuple(a for a in arrays if a is not None)

@@ -4,7 +4,7 @@ single-classifier training stage that members, joint sums and students reuse."""
 from __future__ import annotations
 
 import copy
-from typing import Optional
+from typing import Callable, Optional
 
 import keras
 import tensorflow as tf
@@ -61,12 +61,13 @@ def model_kwargs(config) -> dict:
     return kwargs
 
 
-def new_classifier(config, data: ArrayDataset) -> keras.Model:
+def new_classifier(config, data: ArrayDataset, name: str = "") -> keras.Model:
     """A freshly initialised classifier for `data`, seeded by config.seed (call in scope)."""
     info = data.info
     keras.utils.set_random_seed(config.seed)
     return build_classifier(config.model.name, info.num_classes, info.input_shape,
-                            info.input_kind, info.mean, info.std, **model_kwargs(config))
+                            info.input_kind, info.mean, info.std, model_name=name,
+                            **model_kwargs(config))
 
 
 def finish_classifier(model: keras.Model, data: ArrayDataset, workdir: str, runtime: Runtime,
@@ -83,9 +84,13 @@ def finish_classifier(model: keras.Model, data: ArrayDataset, workdir: str, runt
     return save_results(workdir, results, runtime)
 
 
-def train_classifier(config, workdir: str, runtime: Runtime, data: ArrayDataset) -> dict:
-    """Trains one classifier of config.model on `data` in `workdir` (resuming), evaluates it,
-    exports it. Returns its results; a completed stage is returned as it is."""
+def train_classifier(config, workdir: str, runtime: Runtime, data: ArrayDataset,
+                     build: Callable = new_classifier) -> dict:
+    """Trains one classifier on `data` in `workdir` (resuming), evaluates it, exports it.
+
+    `build(config, data)` makes the model (default: one zoo model seeded by config.seed).
+    Returns the stage's results; a completed stage is returned as it is.
+    """
     done = load_results(workdir)
     if done:
         logging.info("%s is already done", workdir)
@@ -94,7 +99,7 @@ def train_classifier(config, workdir: str, runtime: Runtime, data: ArrayDataset)
         write_or_check_config(workdir, config)
     plan = make_plan(config.train, data.num_train, runtime)
     with runtime.strategy.scope():
-        model = new_classifier(config, data)
+        model = build(config, data)
         compile_classifier(model, config.train, plan, runtime)
     fit_summary = fit_resumable(model, data, config, workdir, runtime, plan)
     extra = {"model": config.model.name, "seed": config.seed,

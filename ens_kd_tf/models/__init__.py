@@ -99,16 +99,20 @@ def build_classifier(
     input_kind: str = "image",
     mean: Sequence[float] = (),
     std: Sequence[float] = (),
+    model_name: str = "",
     **kwargs,
 ) -> keras.Model:
     """A zoo model behind the dataset's standardisation: raw inputs -> float32 logits.
 
     Images ([B, H, W, C] float32 pixels in [0, 255]) are standardised per channel with
-    `mean` / `std`; features are fed as they are.
+    `mean` / `std`; features are fed as they are. `model_name` names the returned model
+    (unique names let several classifiers live in one model, e.g. a joint sum).
     """
     net = build_model(name, num_classes, input_shape, **kwargs)
     if input_kind != "image":
+        if model_name:
+            net.name = model_name
         return net
     inputs = keras.Input(tuple(input_shape), name="inputs")
     logits = net(Standardize(mean, std, name="standardize")(inputs))
-    return keras.Model(inputs, logits, name=f"{name}_classifier")
+    return keras.Model(inputs, logits, name=model_name or f"{name}_classifier")

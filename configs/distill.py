@@ -1,0 +1,25 @@
+r"""Knowledge distillation: the ensemble of the members distilled into one fresh model.
+
+Teacher: the members of --config.distill.teacher_workdir (e.g. a configs/ensemble.py run),
+or, when it is empty, this run's own members, trained first. Loss: alpha * CE + (1 - alpha) *
+T^2 * KL at temperature T (distill.alpha = 0.1, distill.temperature = 4).
+
+Demo (offline, built-in multi-view images):
+  python -m ens_kd_tf.main --config=configs/distill.py --workdir=/tmp/distill
+
+Paper protocol, reusing an ensemble run's members:
+  python -m ens_kd_tf.main --config=configs/distill.py:cifar100,wrn_28_10,tpu \
+      --workdir=gs://BUCKET/kd_c100 --config.distill.teacher_workdir=gs://BUCKET/ens_c100 \
+      --config.ensemble.num_members=10
+
+Teacher outputs: the CIFAR presets augment every epoch, so the teachers run in each step
+("on_the_fly", the paper's protocol); the built-in data has no augmentation, so the teacher's
+outputs are computed once and reused ("cached", exact).
+"""
+
+from ens_kd_tf.config_defaults import apply_presets, base_config
+
+
+def get_config(arg=None):
+    config = base_config("distill")
+    return apply_presets(config, arg)

@@ -1,0 +1,20 @@
+r"""A whole row of PAPER.md Table 1: L members -> ensemble -> joint sum -> KD -> SD.
+
+Built-in data (offline):
+  python -m ens_kd_tf.main --config=configs/paper.py --workdir=/tmp/paper
+
+A paper row (the report puts the paper's own numbers beside ours), e.g. ResNet-28-2 on
+CIFAR-100 on a TPU (10 members, a joint sum of 10 as in the paper's table):
+  python -m ens_kd_tf.main --config=configs/paper.py:cifar100,wrn_28_2,tpu \
+      --workdir=gs://BUCKET/paper_wrn_28_2_c100 --config.ensemble.num_members=10
+
+Stages that are done are skipped on rerun; the stage in progress resumes from its last
+checkpoint. Writes results.json, report.md (the paper's layout) and report.png.
+"""
+
+from ens_kd_tf.config_defaults import apply_presets, base_config
+
+
+def get_config(arg=None):
+    config = base_config("paper")
+    return apply_presets(config, arg)

@@ -1,0 +1,19 @@
+r"""Self-distillation: a trained model distilled into a fresh copy of itself. THE demo.
+
+  python -m ens_kd_tf.main --config=configs/self_distill.py --workdir=/tmp/demo
+
+Trains the teacher (seed 0), a student from scratch (seed 1, labels only) and the
+self-distilled student (seed 1's init and data order, teacher = seed 0), then prints the
+table. Offline, on the built-in multi-view images.
+
+Paper protocol:
+  python -m ens_kd_tf.main --config=configs/self_distill.py:cifar100,wrn_28_10,tpu \
+      --workdir=gs://BUCKET/sd_c100
+"""
+
+from ens_kd_tf.config_defaults import apply_presets, base_config
+
+
+def get_config(arg=None):
+    config = base_config("self_distill")
+    return apply_presets(config, arg)

@@ -1,0 +1,53 @@
+"""Knowledge distillation: the ensemble of L members distilled into one fresh model
+(configs/distill.py).
+
+Teacher: the members in distill.teacher_workdir, or, when that is empty, this run's own
+members (trained first if absent). The student starts from seed + L (a seed no member has).
+"""
+
+from __future__ import annotations
+
+from ens_kd_tf import io_utils
+from ens_kd_tf.ensemble import build_ensemble
+from ens_kd_tf.experiments import summary
+from ens_kd_tf.experiments.distill_stage import distill_stage
+from ens_kd_tf.experiments.ensemble import ensemble_stage
+from ens_kd_tf.experiments.members import (load_member_models, member_seeds, require_members,
+                                           train_members)
+from ens_kd_tf.experiments.stages import load_data
+from ens_kd_tf.strategy import Runtime
+
+
+def kd_stage(config, workdir: str, member_root: str, seeds, runtime: Runtime, data) -> dict:
+    def make_teacher():
+        models, names = load_member_models(member_root, seeds)
+        return build_ensemble(models, config.ensemble.reduction, names)
+
+    return distill_stage(config, io_utils.join(workdir, "kd"), runtime, data, make_teacher,
+                         config.seed + config.ensemble.num_members,
+                         f"ensemble of {len(seeds)} ({config.ensemble.reduction} average)")
+
+
+def kd_row(results: dict) -> dict:
+    return summary.row("KD student (ensemble teacher)", results["test"], kind="kd")
+
+
+def run(config, workdir: str, runtime: Runtime) -> dict:
+    done = summary.load_summary(workdir)
+    if done:
+        return done
+    data = load_data(config)
+    member_root = config.distill.teacher_workdir or workdir
+    if member_root == workdir:
+        seeds = member_seeds(config)
+        train_members(config, workdir, runtime, data, seeds)
+    else:
+        seeds = require_members(member_root, data)
+    require_members(member_root, data, seeds)
+    ens = ensemble_stage(config, member_root, io_utils.join(workdir, "ensemble"), runtime,
+                         data, seeds)
+    kd = kd_stage(config, workdir, member_root, seeds, runtime, data)
+    rows = [summary.members_row(ens, len(seeds)), summary.ensemble_row(ens, len(seeds)),
+            kd_row(kd)]
+    return summary.finish(config, workdir, runtime, data, rows,
+                          extra={"disagreement": ens["disagreement"]})

@@ -1,0 +1,35 @@
+"""The paper's Table 1 row for one architecture and dataset (configs/paper.py):
+L members -> ensemble -> joint sum -> KD student -> SD student, then results.json,
+report.md (the paper's layout, with its own numbers beside ours for a paper row) and
+report.png. Finished stages are skipped on rerun; a stage in progress resumes.
+"""
+
+from __future__ import annotations
+
+from ens_kd_tf import io_utils
+from ens_kd_tf.experiments import summary
+from ens_kd_tf.experiments.distill import kd_row, kd_stage
+from ens_kd_tf.experiments.ensemble import ensemble_stage
+from ens_kd_tf.experiments.joint_sum import joint_sum_row, joint_sum_stage
+from ens_kd_tf.experiments.members import member_seeds, train_members
+from ens_kd_tf.experiments.self_distill import sd_row, sd_stage
+from ens_kd_tf.experiments.stages import load_data
+from ens_kd_tf.strategy import Runtime
+
+
+def run(config, workdir: str, runtime: Runtime) -> dict:
+    done = summary.load_summary(workdir)
+    if done:
+        return done
+    data = load_data(config)
+    seeds = member_seeds(config)
+    train_members(config, workdir, runtime, data, seeds)
+    ens = ensemble_stage(config, workdir, io_utils.join(workdir, "ensemble"), runtime, data,
+                         seeds)
+    joint = joint_sum_stage(config, workdir, runtime, data)
+    kd = kd_stage(config, workdir, workdir, seeds, runtime, data)
+    sd = sd_stage(config, workdir, runtime, data)
+    rows = [summary.members_row(ens, len(seeds)), summary.ensemble_row(ens, len(seeds)),
+            joint_sum_row(joint, config), kd_row(kd), sd_row(sd)]
+    return summary.finish(config, workdir, runtime, data, rows,
+                          extra={"disagreement": ens["disagreement"]})

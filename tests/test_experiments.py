@@ -1,0 +1,106 @@
+"""The experiment pipelines end to end on tiny settings, and bad input before training."""
+
+import json
+import os
+
+import pytest
+
+from conftest import TINY_OVERRIDES, run_cli, tiny_config
+from ens_kd_tf.data import load_dataset
+from ens_kd_tf.errors import UsageError
+from ens_kd_tf.experiments import paper
+from ens_kd_tf.experiments.distill_stage import teacher_output_mode
+from ens_kd_tf.experiments.members import require_members
+
+
+def test_paper_pipeline_runs_every_stage_and_skips_them_on_rerun(tmp_path, cpu_runtime,
+                                                                 monkeypatch):
+    config = tiny_config("paper", "paper")
+    config.ensemble.num_members = 2
+    workdir = str(tmp_path / "paper")
+    summary = paper.run(config, workdir, cpu_runtime)
+    kinds = [r["kind"] for r in summary["rows"]]
+    assert kinds == ["single", "ensemble", "sum", "kd", "sd"]
+    for stage in ("members/seed_0", "members/seed_1", "ensemble", "joint_sum", "kd", "sd"):
+        assert os.path.exists(os.path.join(workdir, stage, "results.json")), stage
+    assert os.path.exists(os.path.join(workdir, "ensemble", "export", "saved_model.pb"))
+    for name in ("report.md", "report.png", "results.json"):
+        assert os.path.getsize(os.path.join(workdir, name)) > 0
+    kd = json.load(open(os.path.join(workdir, "kd", "results.json")))
+    assert kd["teacher_outputs"] == "cached" and kd["seed"] == 2  # seed + L
+    sd = json.load(open(os.path.join(workdir, "sd", "results.json")))
+    assert sd["seed"] == 1 and sd["teacher"] == "single model (seed 0)"
+    # members' mean equals the mean of the stored member results
+    ens = json.load(open(os.path.join(workdir, "ensemble", "results.json")))
+    accs = [json.load(open(os.path.join(workdir, f"members/seed_{s}/results.json")))
+            ["test"]["accuracy"] for s in (0, 1)]
+    assert ens["members"]["accuracy"]["mean"] == pytest.approx(sum(accs) / 2)
+    # A rerun trains nothing: with every stage done, the summary is returned as it was.
+    os.remove(os.path.join(workdir, "results.json"))
+    monkeypatch.setattr("ens_kd_tf.train.fit_resumable",
+                        lambda *a, **k: pytest.fail("a finished stage was trained again"))
+    again = paper.run(config, workdir, cpu_runtime)
+    assert again["rows"] == summary["rows"]
+
+
+def test_teacher_output_mode_rules():
+    config = tiny_config()
+    assert teacher_output_mode(config) == "cached"  # no augmentation: exact
+    config.data.augment.flip = True
+    assert teacher_output_mode(config) == "on_the_fly"
+    config.distill.teacher_views = 4
+    assert teacher_output_mode(config) == "cached"
+    config.distill.teacher_views = 0
+    config.distill.teacher_outputs = "cached"
+    with pytest.raises(UsageError, match="teacher_views"):
+        teacher_output_mode(config)
+
+
+def test_on_the_fly_distillation_with_augmentation(tmp_path, cpu_runtime):
+    from ens_kd_tf.experiments.self_distill import run
+
+    config = tiny_config("self_distill", "self_distill")
+    config.data.augment.crop_padding = 2
+    config.data.augment.flip = True
+    summary = run(config, str(tmp_path / "sd"), cpu_runtime)
+    sd = json.load(open(tmp_path / "sd" / "sd" / "results.json"))
+    assert sd["teacher_outputs"] == "on_the_fly"
+    assert [r["kind"] for r in summary["rows"]] == ["teacher", "single", "sd"]
+
+
+def test_teacher_workdir_checks(tmp_path, cpu_runtime):
+    from ens_kd_tf.experiments.members import train_members
+
+    config = tiny_config()
+    data = load_dataset(config.data)
+    with pytest.raises(UsageError, match="holds no trained members"):
+        require_members(str(tmp_path / "empty"), data)
+    config.train.epochs = 1
+    config.data.multiview.num_classes = 5
+    five = load_dataset(config.data)
+    train_members(config, str(tmp_path / "five"), cpu_runtime, five, [0])
+    with pytest.raises(UsageError, match="has 5 classes but dataset multiview_images has 10"):
+        require_members(str(tmp_path / "five"), data)
+    config.data.multiview.num_classes = 10
+    train_members(config, str(tmp_path / "ten"), cpu_runtime, data, [0])
+    assert require_members(str(tmp_path / "ten"), data) == [0]
+    config.data.image_size = 8
+    small = load_dataset(config.data)
+    with pytest.raises(UsageError, match="inputs of shape \\(16, 16, 3\\)"):
+        require_members(str(tmp_path / "ten"), small)
+
+
+@pytest.mark.parametrize("override,expected", [
+    ("--config.ensemble.num_members=0", "ensemble.num_members=0 is not valid"),
+    ("--config.distill.temperature=0", "distill.temperature=0.0 is not valid"),
+    ("--config.distill.temperature=-2", "distill.temperature=-2.0 is not valid"),
+    ("--config.distill.teacher_workdir=/nonexistent/run", "holds no trained members"),
+])
+def test_bad_distillation_input_fails_before_training(tmp_path, override, expected):
+    workdir = tmp_path / "kd"
+    proc = run_cli(["--config=configs/distill.py", f"--workdir={workdir}", *TINY_OVERRIDES,
+                    override])
+    assert proc.returncode == 2, proc.stderr[-2000:]
+    last = proc.stderr.strip().splitlines()[-1]
+    assert last.startswith("error: ") and expected in last and "Traceback" not in proc.stderr
+    assert not (workdir / "members").exists() and not (workdir / "kd").exists()
