@@ -10,6 +10,9 @@ so compare ratios, not absolute figures).
       Python loop, then a compiled student step (the common Keras-example way); ours =
       the Distiller's one XLA step with the teachers inside; ours with cached teacher
       outputs (exact without augmentation or over a bank of views).
+  python -m ens_kd_tf.bench kernel --model=resnet10_2_ntk
+      The linearized model's train step (forward-mode jvp, kernels.py) vs the ordinary
+      model's (the same network without BN); target: at most 3x its step time.
 """
 
 from __future__ import annotations
@@ -72,11 +75,11 @@ def synthetic_batches(batch: int, num_classes: int, shape=(32, 32, 3)) -> tf.dat
     return tf.data.Dataset.from_tensors((x, y)).repeat()
 
 
-def new_model(name: str, num_classes: int, seed: int = 0) -> keras.Model:
+def new_model(name: str, num_classes: int, seed: int = 0, **kwargs) -> keras.Model:
     from ens_kd_tf.models import build_model
 
     keras.utils.set_random_seed(seed)
-    return build_model(name, num_classes, (32, 32, 3), l2=2.5e-4)
+    return build_model(name, num_classes, (32, 32, 3), l2=2.5e-4, **kwargs)
 
 
 class _Timer(keras.callbacks.Callback):
@@ -230,6 +233,31 @@ def bench_distill() -> None:
     print(f"KD step, {name} student, {count} {name} teachers, batch {batch}, float32 "
           "(MFU counts the student's training FLOPs only)")
     report(rows, batch, flops, peak)
+
+
+@benchmark("kernel")
+def bench_kernel() -> None:
+    """Linearized (jvp) train step vs the ordinary model's, same architecture without BN."""
+    from ens_kd_tf.models import KERNEL_SUFFIXES
+
+    name, batch, steps = _MODEL.value, _BATCH.value, _STEPS.value
+    base = next((name[:-len(s)] for s in KERNEL_SUFFIXES if name.endswith(s)), None)
+    if base is None:
+        raise app.UsageError(f"--model={name!r} is not a kernel model; use a zoo name ending "
+                             f"in {', '.join(KERNEL_SUFFIXES)} (e.g. resnet10_2_ntk)")
+    data = synthetic_batches(batch, _CLASSES.value)
+    ordinary = lambda: new_model(base, _CLASSES.value, batchnorm=False)  # noqa: E731
+    flops = 3.0 * forward_flops(ordinary())
+    peak = matmul_peak_gflops()
+    rows = [(f"baseline: {base} (no BN), Keras fit, XLA",
+             min(time_keras_fit(ordinary(), data, steps) for _ in range(_REPEATS.value))),
+            (f"{name}: linearized, Keras fit, XLA",
+             min(time_keras_fit(new_model(name, _CLASSES.value), data, steps)
+                 for _ in range(_REPEATS.value)))]
+    print(f"train step, {name} vs {base}, batch {batch}, float32 (MFU counts the ordinary "
+          "model's FLOPs; target: the linearized step at most 3x the ordinary one)")
+    report(rows, batch, flops, peak)
+    print(f"linearized / ordinary step time: {rows[1][1] / rows[0][1]:.2f}x")
 
 
 def main(argv) -> None:

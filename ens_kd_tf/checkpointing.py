@@ -4,13 +4,15 @@ readable checkpoint."""
 from __future__ import annotations
 
 import math
+import shutil
+import tempfile
 from typing import Optional
 
 import keras
 import tensorflow as tf
 from absl import logging
 
-from ens_kd_tf.errors import TrainingError
+from ens_kd_tf.errors import StorageError, TrainingError, storage_error
 
 
 class Checkpointer:
@@ -18,12 +20,18 @@ class Checkpointer:
     variable, including the dropout seed-generator states that `model=` alone misses."""
 
     def __init__(self, directory: str, model: keras.Model,
-                 optimizer: keras.optimizers.Optimizer, keep: int = 3):
+                 optimizer: keras.optimizers.Optimizer, keep: int = 3, is_chief: bool = True):
+        """Every worker of a multi-worker run must save (saving may need collectives), but
+        only the chief into `directory`; the others write to a local scratch directory
+        (removed by `close`) and all restore from `directory`."""
         optimizer.build(model.trainable_variables)  # slots must exist before a restore
         self.optimizer = optimizer
         self.checkpoint = tf.train.Checkpoint(
             model=model, model_variables=list(model.variables), optimizer=optimizer)
         self.manager = tf.train.CheckpointManager(self.checkpoint, directory, max_to_keep=keep)
+        self.scratch = None if is_chief else tempfile.mkdtemp(prefix="ens_kd_tf_worker_ckpt_")
+        self.writer = (self.manager if is_chief else tf.train.CheckpointManager(
+            self.checkpoint, self.scratch, max_to_keep=1))
         self.directory = directory
 
     @property
@@ -43,7 +51,7 @@ class Checkpointer:
         for path in reversed(self.manager.checkpoints):
             try:
                 self.checkpoint.restore(path).assert_existing_objects_matched()
-            except (tf.errors.OpError, ValueError, AssertionError) as e:
+            except (tf.errors.OpError, ValueError, AssertionError, IndexError, KeyError) as e:
                 logging.warning("checkpoint %s is unreadable (%s); trying the previous one",
                                 path, str(e).splitlines()[0])
                 continue
@@ -54,10 +62,18 @@ class Checkpointer:
     def save(self) -> str:
         """Saves at the current step (no-op if that step is already saved)."""
         step = self.step
-        latest = self.latest
+        latest = self.writer.latest_checkpoint
         if latest and latest.endswith(f"-{step}"):
             return latest
-        return self.manager.save(checkpoint_number=step)
+        try:
+            return self.writer.save(checkpoint_number=step)
+        except (OSError, tf.errors.OpError) as e:
+            error = storage_error(f"checkpoint step {step} in {self.directory}", e)
+            raise StorageError(f"{error}; last good checkpoint: {latest or 'none'}") from None
+
+    def close(self) -> None:
+        if self.scratch:
+            shutil.rmtree(self.scratch, ignore_errors=True)
 
 
 class CheckpointEvery(keras.callbacks.Callback):

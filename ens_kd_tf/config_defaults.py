@@ -18,9 +18,11 @@ def base_config(experiment: str) -> ml_collections.ConfigDict:
     c.experiment = experiment
     c.seed = 0  # model init and data order; member i of an ensemble uses seed + i
     c.force = False  # resume even if the workdir's config.json differs from this config
+    c.member = -1  # ensemble: -1 = every member; i = member i only (parallel machines)
+    c.export_saved_models = True  # export/ SavedModel of every trained model and ensemble
 
     c.model = ml_collections.ConfigDict()
-    c.model.name = "wrn_10_2"
+    c.model.name = "simple_cnn_6_1"
     c.model.dropout_rate = 0.0  # wrn, simple_cnn
     c.model.sync_batchnorm = True  # batch statistics over all replicas (wrn, simple_cnn)
     c.model.batchnorm = True  # wrn, simple_cnn
@@ -34,18 +36,19 @@ def base_config(experiment: str) -> ml_collections.ConfigDict:
     c.data.data_dir = ""  # TFDS data_dir ("" = ~/tensorflow_datasets); may be gs://
     c.data.download = True  # let TFDS download when the data is not prepared yet
     c.data.path = ""  # npz file or image folder
-    c.data.image_size = 32  # multiview_images size; image_folder resize (0 = keep)
+    c.data.image_size = 16  # multiview_images size; image_folder resize (0 = keep)
     c.data.augment = ml_collections.ConfigDict()
     c.data.augment.crop_padding = 0  # pixels of zero padding before a random crop
     c.data.augment.flip = False  # random horizontal flip
     c.data.multiview = multiview_defaults()
+    c.data.gaussian = gaussian_defaults()
 
     c.train = ml_collections.ConfigDict()
-    c.train.epochs = 20
-    c.train.batch_size = 128  # global: over all replicas and workers
+    c.train.epochs = 10
+    c.train.batch_size = 64  # global: over all replicas and workers
     c.train.eval_batch_size = 0  # 0 = batch_size
     c.train.optimizer = "sgd"
-    c.train.learning_rate = 0.1
+    c.train.learning_rate = 0.05
     c.train.momentum = 0.9
     c.train.nesterov = True
     c.train.schedule = "cosine"
@@ -95,19 +98,39 @@ def multiview_defaults() -> ml_collections.ConfigDict:
     mv.num_classes = 10
     mv.num_patches = 16  # multiview_patches only (images: (image_size / patch_size)^2)
     mv.patch_dim = 64  # multiview_patches only (images: patch_size^2 * 3)
-    mv.patch_size = 8  # multiview_images: pixels per grid cell
+    mv.patch_size = 4  # multiview_images: pixels per grid cell
     mv.contrast = 40.0  # multiview_images: RMS grey levels of a weight-1 view
     mv.single_view_prob = 0.2  # mu
     mv.view_patches = 1
-    mv.strength_jitter = 0.5
+    mv.strength_jitter = 0.0
     mv.weak_view_weight = 0.1  # rho
     mv.offclass_features = 2
     mv.offclass_weight = 0.2
-    mv.noise_norm = 1.0
-    mv.num_train = 5000
-    mv.num_test = 2000
+    mv.noise_norm = 0.8
+    mv.num_train = 2000
+    mv.num_test = 4000
     mv.seed = 0  # the data's seed, fixed across ensemble members
     return mv
+
+
+def gaussian_defaults() -> ml_collections.ConfigDict:
+    """Constants of data/gaussian.py (see its docstring)."""
+    g = ml_collections.ConfigDict()
+    g.teacher = "resconv3"  # linear, fc2, fc3, res3, conv2, conv3, resconv3
+    g.input = "gaussian"  # or "mixture"
+    g.sampling = "uniform"  # or "margin" (rejection sampling)
+    g.label_noise = 0.0  # fraction of training labels replaced
+    g.num_classes = 10
+    g.image_size = 4
+    g.channels = 1
+    g.teacher_width = 64
+    g.components = 20  # mixture components
+    g.mixture_spread = 0.5  # component mean norm / sqrt(dim)
+    g.margin_quantile = 0.5  # "margin": keep draws above this quantile of the margin
+    g.num_train = 10000
+    g.num_test = 2000
+    g.seed = 0
+    return g
 
 
 # Table 1 architectures, by the names PAPER.md uses.

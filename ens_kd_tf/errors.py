@@ -13,6 +13,18 @@ class TrainingError(Exception):
     """Training cannot go on (e.g. the loss became NaN). Printed as one line, exit 3."""
 
 
+class StorageError(TrainingError):
+    """A write failed (full disk, read-only or vanished storage). Files already written are
+    left as they were (every artifact is written to a temporary name, then renamed)."""
+
+
+def storage_error(path: str, error: BaseException) -> StorageError:
+    reason = getattr(error, "strerror", None) or getattr(error, "message", None) or str(error)
+    reason = str(reason).splitlines()[0] if reason else type(error).__name__
+    return StorageError(f"cannot write {path}: {reason}; nothing already written was changed "
+                        "(free space or fix permissions, then rerun the same command to resume)")
+
+
 def check_choice(field: str, value: Any, choices: Iterable[Any]) -> None:
     """Raises UsageError naming `field`, the bad `value` and the valid `choices`."""
     choices = list(choices)

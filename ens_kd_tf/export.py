@@ -16,6 +16,7 @@ import keras
 import tensorflow as tf
 
 from ens_kd_tf import io_utils
+from ens_kd_tf.errors import storage_error
 
 
 def _outputs(logits):
@@ -51,7 +52,10 @@ def save_keras_atomic(model: keras.Model, path: str) -> None:
     """Saves `model` as a .keras file at `path` (local or gs://) via a temp file + rename."""
     with tempfile.TemporaryDirectory() as local:
         tmp = os.path.join(local, "model.keras")
-        model.save(tmp)
+        try:
+            model.save(tmp)
+        except OSError as e:
+            raise storage_error(path, e) from None
         with open(tmp, "rb") as f:
             io_utils.write_bytes_atomic(path, f.read())
 

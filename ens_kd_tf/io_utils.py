@@ -17,6 +17,8 @@ from typing import Any, Callable
 import numpy as np
 import tensorflow as tf
 
+from ens_kd_tf.errors import storage_error
+
 
 def join(*parts: str) -> str:
     return os.path.join(*parts)
@@ -40,6 +42,8 @@ def write_bytes_atomic(path: str, data: bytes) -> None:
         with tf.io.gfile.GFile(tmp, "wb") as f:
             f.write(data)
         tf.io.gfile.rename(tmp, path, overwrite=True)
+    except (OSError, tf.errors.OpError) as e:
+        raise storage_error(path, e) from None
     finally:
         if tf.io.gfile.exists(tmp):
             tf.io.gfile.remove(tmp)
@@ -78,6 +82,19 @@ def write_array_atomic(path: str, array: np.ndarray) -> None:
     write_bytes_atomic(path, buf.getvalue())
 
 
+def write_arrays_atomic(path: str, arrays: dict) -> None:
+    """Named arrays as one .npz (no pickled objects)."""
+    buf = io.BytesIO()
+    np.savez(buf, **arrays)
+    write_bytes_atomic(path, buf.getvalue())
+
+
+def read_arrays(path: str) -> dict:
+    with tf.io.gfile.GFile(path, "rb") as f:
+        with np.load(io.BytesIO(f.read()), allow_pickle=False) as npz:
+            return {k: npz[k] for k in npz.files}
+
+
 def read_array(path: str) -> np.ndarray:
     with tf.io.gfile.GFile(path, "rb") as f:
         return np.load(io.BytesIO(f.read()), allow_pickle=False)
@@ -108,15 +125,22 @@ def write_dir_atomic(path: str, write: Callable[[str], None]) -> None:
             if os.path.exists(path):
                 os.rename(path, old)
             os.rename(tmp, path)
+        except (OSError, tf.errors.OpError) as e:
+            if os.path.exists(old) and not os.path.exists(path):
+                os.rename(old, path)  # put the previous copy back
+            raise storage_error(path, e) from None
         finally:
             shutil.rmtree(tmp, ignore_errors=True)
             shutil.rmtree(old, ignore_errors=True)
         return
     with tempfile.TemporaryDirectory() as local:
         local_dir = os.path.join(local, "out")
-        write(local_dir)
-        remove_tree(path)
-        copy_tree(local_dir, path)
+        try:
+            write(local_dir)
+            remove_tree(path)
+            copy_tree(local_dir, path)
+        except (OSError, tf.errors.OpError) as e:
+            raise storage_error(path, e) from None
 
 
 def copy_tree(src: str, dst: str) -> None:

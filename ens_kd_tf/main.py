@@ -49,7 +49,7 @@ def main(argv) -> None:
 
     summary = run_experiment(_CONFIG.value, _WORKDIR.value)
     print(f"\n{_CONFIG.value.experiment} results in {_WORKDIR.value}")
-    print(format_table(summary["rows"], summary.get("groups", ())))
+    print(summary.get("table") or format_table(summary["rows"], summary.get("groups", ())))
 
 
 def run_main() -> None:

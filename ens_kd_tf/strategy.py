@@ -102,6 +102,9 @@ def make_strategy(runtime) -> tf.distribute.Strategy:
     if kind == "multi_worker":
         if "TF_CONFIG" not in os.environ:
             logging.warning("runtime.strategy='multi_worker' without TF_CONFIG: one worker")
+        from ens_kd_tf.keras_compat import patch_scalar_log_reduction
+
+        patch_scalar_log_reduction()
         return tf.distribute.MultiWorkerMirroredStrategy()
     return _tpu_strategy(runtime.tpu)
 

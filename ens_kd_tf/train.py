@@ -15,7 +15,7 @@ import keras
 import numpy as np
 from absl import logging
 
-from ens_kd_tf import io_utils
+from ens_kd_tf import io_utils, keras_compat
 from ens_kd_tf.checkpointing import CheckpointEvery, Checkpointer, StopOnNaN
 from ens_kd_tf.data.base import ArrayDataset
 from ens_kd_tf.data.pipeline import eval_batches, steps_per_epoch, train_batches
@@ -102,11 +102,12 @@ def fit_resumable(
     with runtime.strategy.scope():
         checkpointer = Checkpointer(io_utils.join(workdir, "checkpoints"),
                                     checkpoint_model or model, model.optimizer,
-                                    train.keep_checkpoints)
+                                    train.keep_checkpoints, runtime.is_chief)
         start = checkpointer.restore_latest()
     summary = {"steps": plan.total_steps, "resumed_from": start, "train_seconds": 0.0}
     if start >= plan.total_steps:
         logging.info("training already finished (step %d of %d)", start, plan.total_steps)
+        checkpointer.close()
         return summary
     log_dir = io_utils.join(workdir, "tensorboard")
     if runtime.is_chief and start == 0:
@@ -124,6 +125,8 @@ def fit_resumable(
         stream = train_batches(data, plan.batch_size, config.seed, first_step,
                                aug.crop_padding, aug.flip, train_extras, bank_views,
                                view_extras)
+        if keras_compat.is_multi_worker(runtime.strategy):
+            keras_compat.build_from_spec(model, stream.element_spec)
         model.fit(stream, epochs=epochs, initial_epoch=initial_epoch, steps_per_epoch=steps,
                   validation_data=eval_data, validation_freq=train.eval_every_epochs,
                   callbacks=callbacks, verbose=config.runtime.verbose, shuffle=False)
@@ -136,5 +139,6 @@ def fit_resumable(
     if epoch < plan.epochs:
         run(epoch * plan.per_epoch, epoch, plan.epochs, plan.per_epoch)
     checkpointer.save()
+    checkpointer.close()
     summary["train_seconds"] = time.time() - t0
     return summary

@@ -67,6 +67,22 @@ def validate_ensembles(config) -> None:
     check_positive("distill.teacher_views", config.distill.teacher_views, allow_zero=True)
 
 
+def validate_sweep(sweep) -> None:
+    from ens_kd_tf.data.gaussian import INPUTS, SAMPLINGS, TEACHERS
+
+    for field, allowed in (("inputs", INPUTS), ("teachers", TEACHERS),
+                           ("samplings", SAMPLINGS)):
+        values = tuple(getattr(sweep, field))
+        if not values:
+            raise UsageError(f"gaussian_sweep.{field} is empty; choose from {list(allowed)}")
+        for value in values:
+            check_choice(f"gaussian_sweep.{field} entry", value, allowed)
+    for noise in sweep.label_noise:
+        _check_fraction("gaussian_sweep.label_noise entry", noise)
+    check_choice("gaussian_sweep.learner", sweep.learner, ("teacher", "model"))
+    check_positive("gaussian_sweep.learner_width", sweep.learner_width)
+
+
 def validate_config(config) -> None:
     """Checks every section the config has; raises UsageError on the first bad field."""
     from ens_kd_tf.experiments import EXPERIMENTS
@@ -77,3 +93,27 @@ def validate_config(config) -> None:
     validate_train(config.train)
     validate_runtime(config.runtime)
     validate_ensembles(config)
+    if "gaussian_sweep" in config:
+        validate_sweep(config.gaussian_sweep)
+    if config.member >= config.ensemble.num_members or config.member < -1:
+        raise UsageError(f"member={config.member} is not valid; choose -1 (every member) or "
+                         f"0 .. ensemble.num_members - 1 = {config.ensemble.num_members - 1}")
+    if "study" in config:
+        check_positive("study.repeats", config.study.repeats)
+        check_positive("study.seed_stride", config.study.seed_stride)
+    if "views" in config:
+        validate_views(config.views)
+
+
+def validate_views(views) -> None:
+    for field in ("heads", "head_width", "epochs"):
+        check_positive(f"views.{field}", getattr(views, field))
+    check_positive("views.learning_rate", views.learning_rate)
+    for field in ("splits", "groups"):
+        for value in getattr(views, field):
+            if int(value) < 2:
+                raise UsageError(f"views.{field} entry {value!r} is not valid; entries must "
+                                 "be integers >= 2")
+    if not views.layer:
+        raise UsageError("views.layer is empty; name the layer to cut the model at (e.g. "
+                         "stage2_relu2 for simple_cnn, group2_block1_add for wrn)")

@@ -10,8 +10,9 @@ import tensorflow as tf
 from ens_kd_tf import io_utils
 from ens_kd_tf.errors import UsageError
 
-# Fields that may change between a run and its resumption (hardware, verbosity).
-RESUME_FREE_PREFIXES = ("runtime.", "force")
+# Fields that may change between a run and its resumption (hardware, verbosity, and
+# which member a machine of a parallel ensemble run trains).
+RESUME_FREE_PREFIXES = ("runtime.", "force", "member")
 
 
 def ensure_writable_dir(path: str) -> None:

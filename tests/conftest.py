@@ -13,15 +13,20 @@ import pytest  # noqa: E402
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 
-def tiny_config(experiment: str = "single", config_file: str = "single"):
-    """A config that trains a ~10k-parameter CNN on 256 16x16 multi-view images."""
+def load_config_module(config_file: str):
+    """configs/<config_file>.py as a module."""
     import importlib.util
 
     spec = importlib.util.spec_from_file_location(
         f"cfg_{config_file}", os.path.join(REPO, "configs", f"{config_file}.py"))
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
-    config = module.get_config()
+    return module
+
+
+def tiny_config(experiment: str = "single", config_file: str = "single"):
+    """A config that trains a ~10k-parameter CNN on 256 16x16 multi-view images."""
+    config = load_config_module(config_file).get_config()
     config.experiment = experiment
     config.model.name = "simple_cnn_3_1"
     config.data.image_size = 16
@@ -74,3 +79,6 @@ def cpu_runtime():
     import tensorflow as tf
 
     return Runtime(tf.distribute.OneDeviceStrategy("/cpu:0"), jit_compile=True)
+
+
+from launch_helpers import fake_bin  # noqa: E402,F401  (fixture for the launch/ tests)

@@ -78,4 +78,5 @@ def test_workdir_that_is_a_file_is_refused(tmp_path):
     path.write_text("x")
     proc = run_cli(["--config=configs/single.py", f"--workdir={path}", *TINY_OVERRIDES])
     assert proc.returncode == 2
-    assert proc.stderr.strip().splitlines()[-1] == f"error: --workdir='{path}' is a file; give a directory"
+    last = proc.stderr.strip().splitlines()[-1]
+    assert last == f"error: --workdir='{path}' is a file; give a directory"

@@ -50,7 +50,8 @@ def test_exported_ensemble_returns_the_average_of_members(tmp_path):
     proc = run_python(
         "import json, sys, numpy as np, tensorflow as tf\n"
         f"m = tf.saved_model.load({path!r})\n"
-        f"out = m.signatures['serving_default'](images=tf.constant(np.load({str(tmp_path / 'x.npy')!r})))\n"
+        f"x = tf.constant(np.load({str(tmp_path / 'x.npy')!r}))\n"
+        "out = m.signatures['serving_default'](images=x)\n"
         "print(json.dumps(out['logits'].numpy().tolist()))")
     assert proc.returncode == 0, proc.stderr[-2000:]
     got = np.array(json.loads(proc.stdout.strip().splitlines()[-1]))

@@ -16,6 +16,7 @@ from ens_kd_tf.experiments.members import require_members
 def test_paper_pipeline_runs_every_stage_and_skips_them_on_rerun(tmp_path, cpu_runtime,
                                                                  monkeypatch):
     config = tiny_config("paper", "paper")
+    config.data.name, config.model.name = "multiview_patches", "patch_net"  # fast
     config.ensemble.num_members = 2
     workdir = str(tmp_path / "paper")
     summary = paper.run(config, workdir, cpu_runtime)
@@ -104,3 +105,41 @@ def test_bad_distillation_input_fails_before_training(tmp_path, override, expect
     last = proc.stderr.strip().splitlines()[-1]
     assert last.startswith("error: ") and expected in last and "Traceback" not in proc.stderr
     assert not (workdir / "members").exists() and not (workdir / "kd").exists()
+
+
+def test_member_i_trains_one_member_then_the_ensemble_uses_them_all(tmp_path):
+    workdir = tmp_path / "ens"
+    base = ["--config=configs/ensemble.py", f"--workdir={workdir}", *TINY_OVERRIDES,
+            "--config.data.name=multiview_patches", "--config.model.name=patch_net",
+            "--config.ensemble.num_members=2", "--config.train.epochs=1"]
+    for i in (1, 0):  # as two machines would, in any order, into one workdir
+        proc = run_cli(base + [f"--config.member={i}"])
+        assert proc.returncode == 0, proc.stderr[-3000:]
+        assert f"member {i} (seed {i}) test accuracy" in proc.stdout
+        assert not (workdir / "ensemble").exists()
+    stamps = {s: os.path.getmtime(workdir / "members" / f"seed_{s}" / "model.keras")
+              for s in (0, 1)}
+    proc = run_cli(base)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    assert json.load(open(workdir / "results.json"))["rows"][1]["kind"] == "ensemble"
+    assert stamps == {s: os.path.getmtime(workdir / "members" / f"seed_{s}" / "model.keras")
+                      for s in (0, 1)}  # the members were reused, not retrained
+    bad = run_cli(base + ["--config.member=2"])
+    assert bad.returncode == 2 and "member=2 is not valid" in bad.stderr
+
+
+def test_cifar_presets_follow_the_paper_protocol():
+    from conftest import load_config_module
+
+    c = load_config_module("paper").get_config("cifar100,wrn_28_2,tpu")
+    assert (c.data.name, c.model.name) == ("cifar100", "wrn_28_2")
+    assert (c.data.augment.crop_padding, c.data.augment.flip) == (4, True)
+    t = c.train
+    assert (t.optimizer, t.momentum, t.nesterov, t.learning_rate, t.batch_size, t.epochs) == (
+        "sgd", 0.9, True, 0.1, 128, 200)
+    assert (t.schedule, tuple(t.lr_decay_at), t.lr_decay_factor, t.weight_decay) == (
+        "step", (0.3, 0.6, 0.8), 0.2, 5e-4)
+    assert (c.runtime.strategy, c.runtime.mixed_precision) == ("tpu", "mixed_bfloat16")
+    assert (c.distill.temperature, c.distill.alpha) == (4.0, 0.1)  # soft-target weight 0.9
+    k = load_config_module("kernels").get_config("cifar10")
+    assert k.model.name == "simple_cnn_10_3_ntk" and k.experiment == "paper"

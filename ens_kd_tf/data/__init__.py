@@ -1,6 +1,7 @@
 """Dataset registry: `load_dataset(config.data)` -> ArrayDataset.
 
-Names: multiview_images, multiview_patches (built-in, offline), cifar10, cifar100 (TFDS),
+Names: multiview_images, multiview_patches, gaussian_teacher (built-in, offline), cifar10,
+cifar100 (TFDS),
 npz (data.path = file.npz), image_folder (data.path = folder with train/ and test/).
 """
 
@@ -47,6 +48,12 @@ def _multiview_patches(cfg) -> ArrayDataset:
     return make_multiview_patches(_multiview_spec(cfg))
 
 
+def _gaussian_teacher(cfg) -> ArrayDataset:
+    from ens_kd_tf.data.gaussian import GaussianSpec, make_gaussian_teacher
+
+    return make_gaussian_teacher(GaussianSpec(**cfg.gaussian.to_dict()))
+
+
 def _tfds(name: str) -> Callable:
     def load(cfg) -> ArrayDataset:
         from ens_kd_tf.data.tfds_data import load_tfds
@@ -71,6 +78,7 @@ def _image_folder(cfg) -> ArrayDataset:
 LOADERS: Dict[str, Callable] = {
     "multiview_images": _multiview_images,
     "multiview_patches": _multiview_patches,
+    "gaussian_teacher": _gaussian_teacher,
     "cifar10": _tfds("cifar10"),
     "cifar100": _tfds("cifar100"),
     "npz": _npz,

@@ -8,7 +8,7 @@ an uninterrupted run sees, and the ordering does not depend on the number of rep
 
 from __future__ import annotations
 
-from typing import Optional, Sequence, Tuple
+from typing import Sequence, Tuple
 
 import numpy as np
 import tensorflow as tf

@@ -10,4 +10,7 @@ EXPERIMENTS = {
     "distill": "ens_kd_tf.experiments.distill",
     "self_distill": "ens_kd_tf.experiments.self_distill",
     "paper": "ens_kd_tf.experiments.paper",
+    "gaussian": "ens_kd_tf.experiments.gaussian",
+    "multiview": "ens_kd_tf.experiments.multiview",
+    "views": "ens_kd_tf.experiments.views",
 }

@@ -108,4 +108,5 @@ def distill_stage(config, stage_dir: str, runtime: Runtime, data: ArrayDataset,
              "teacher_test": evaluate_logits(teacher_test, data.y_test, data.test_groups),
              "temperature": config.distill.temperature, "alpha": config.distill.alpha,
              "teacher_outputs": mode, "fit": fit_summary}
-    return finish_classifier(student, data, stage_dir, runtime, plan.eval_batch_size, extra)
+    return finish_classifier(student, data, stage_dir, runtime, plan.eval_batch_size, extra,
+                             export=config.export_saved_models)

@@ -39,6 +39,8 @@ def ensemble_stage(config, member_root: str, stage_dir: str, runtime: Runtime,
         "seeds": list(seeds),
     }
     if runtime.is_chief:
+        io_utils.clean_stale_temporaries(stage_dir)
+    if runtime.is_chief and config.export_saved_models:
         models, names = load_member_models(member_root, seeds)
         ensemble = build_ensemble(models, reduction, names)
         export_saved_model(ensemble, io_utils.join(stage_dir, EXPORT_DIR),
@@ -52,6 +54,12 @@ def run(config, workdir: str, runtime: Runtime) -> dict:
         return done
     data = load_data(config)
     seeds = member_seeds(config)
+    if config.member >= 0:  # this machine's share of a parallel run: one member, no summary
+        result = train_members(config, workdir, runtime, data, [seeds[config.member]])[0]
+        table = (f"member {config.member} (seed {seeds[config.member]}) test accuracy "
+                 f"{100 * result['test']['accuracy']:.2f}%; rerun without --config.member "
+                 "once every member is done to score the ensemble")
+        return {"table": table, **result}
     train_members(config, workdir, runtime, data, seeds)
     ens = ensemble_stage(config, workdir, io_utils.join(workdir, "ensemble"), runtime, data,
                          seeds)

@@ -7,21 +7,23 @@ report.png. Finished stages are skipped on rerun; a stage in progress resumes.
 from __future__ import annotations
 
 from ens_kd_tf import io_utils
+from ens_kd_tf.data import ArrayDataset
 from ens_kd_tf.experiments import summary
 from ens_kd_tf.experiments.distill import kd_row, kd_stage
 from ens_kd_tf.experiments.ensemble import ensemble_stage
 from ens_kd_tf.experiments.joint_sum import joint_sum_row, joint_sum_stage
 from ens_kd_tf.experiments.members import member_seeds, train_members
+from ens_kd_tf.experiments.predictions import predictions_for
 from ens_kd_tf.experiments.self_distill import sd_row, sd_stage
 from ens_kd_tf.experiments.stages import load_data
 from ens_kd_tf.strategy import Runtime
 
 
-def run(config, workdir: str, runtime: Runtime) -> dict:
-    done = summary.load_summary(workdir)
-    if done:
-        return done
-    data = load_data(config)
+def run_row(config, workdir: str, runtime: Runtime, data: ArrayDataset) -> dict:
+    """Runs (or resumes) every stage of one Table 1 row in `workdir`.
+
+    Returns {"ensemble": ensemble-stage results, "rows": the five table rows}.
+    """
     seeds = member_seeds(config)
     train_members(config, workdir, runtime, data, seeds)
     ens = ensemble_stage(config, workdir, io_utils.join(workdir, "ensemble"), runtime, data,
@@ -31,5 +33,16 @@ def run(config, workdir: str, runtime: Runtime) -> dict:
     sd = sd_stage(config, workdir, runtime, data)
     rows = [summary.members_row(ens, len(seeds)), summary.ensemble_row(ens, len(seeds)),
             joint_sum_row(joint, config), kd_row(kd), sd_row(sd)]
-    return summary.finish(config, workdir, runtime, data, rows,
-                          extra={"disagreement": ens["disagreement"]})
+    return {"ensemble": ens, "rows": rows}
+
+
+def run(config, workdir: str, runtime: Runtime) -> dict:
+    done = summary.load_summary(workdir)
+    if done:
+        return done
+    data = load_data(config)
+    row = run_row(config, workdir, runtime, data)
+    return summary.finish(config, workdir, runtime, data, row["rows"],
+                          extra={"disagreement": row["ensemble"]["disagreement"],
+                                 "predictions": predictions_for(config.model.name,
+                                                                row["rows"])})

@@ -71,14 +71,17 @@ def new_classifier(config, data: ArrayDataset, name: str = "") -> keras.Model:
 
 
 def finish_classifier(model: keras.Model, data: ArrayDataset, workdir: str, runtime: Runtime,
-                      eval_batch: int, extra: dict) -> dict:
-    """Evaluates a trained classifier and writes its artifacts; results.json last."""
+                      eval_batch: int, extra: dict, export: bool = True) -> dict:
+    """Evaluates a trained classifier and writes its artifacts (the SavedModel if `export`);
+    results.json last."""
     logits = predict_logits(model, data.x_test, eval_batch)
     results = {"test": evaluate_logits(logits, data.y_test, data.test_groups),
                "dataset": data.info.to_json(), **extra}
     if runtime.is_chief:
+        io_utils.clean_stale_temporaries(workdir)  # what a killed earlier attempt left
         io_utils.write_array_atomic(io_utils.join(workdir, TEST_LOGITS), logits)
         save_keras_atomic(model, io_utils.join(workdir, MODEL_FILE))
+    if runtime.is_chief and export:
         export_saved_model(model, io_utils.join(workdir, EXPORT_DIR), data.info.input_shape,
                            data.info.input_kind)
     return save_results(workdir, results, runtime)
@@ -105,7 +108,8 @@ def train_classifier(config, workdir: str, runtime: Runtime, data: ArrayDataset,
     extra = {"model": config.model.name, "seed": config.seed,
              "params": int(sum(v.numpy().size for v in model.trainable_variables)),
              "fit": fit_summary}
-    return finish_classifier(model, data, workdir, runtime, plan.eval_batch_size, extra)
+    return finish_classifier(model, data, workdir, runtime, plan.eval_batch_size, extra,
+                             export=config.export_saved_models)
 
 
 def load_data(config) -> ArrayDataset:

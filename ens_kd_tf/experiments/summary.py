@@ -46,6 +46,7 @@ def finish(config, workdir: str, runtime: Runtime, data: ArrayDataset, rows: Seq
               "dataset": data.info.name, "model": config.model.name, **(extra or {})}
     result = io_utils.json_data(dict(result, complete=True))
     if runtime.is_chief:
+        io_utils.clean_stale_temporaries(workdir)
         write_report(workdir, config, result)
         io_utils.write_json_atomic(io_utils.join(workdir, RESULTS), result)
     return result

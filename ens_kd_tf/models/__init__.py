@@ -5,7 +5,13 @@ Names (all return float32 logits, also under mixed precision):
   resnet_<depth>[_<width>]  PAPER.md's "ResNet-d-w" = wrn_<depth>_<width> (width 1 if omitted)
   resnet10_<w>, resnet16_<w>  the kernel table's ResNet10-w / ResNet16-w = wrn_10_w / wrn_16_w
   simple_cnn_<depth>_<width>  see models/simple_cnn.py
+  mlp_<depth>_<width>       fully connected ReLU net (models/mlp.py)
   patch_net                 the theory's two-layer patch network (models/patch_net.py)
+  <name>_ntk, <name>_ntkp, <name>_gp   neural-kernel counterparts of any name above
+                            (kernels.py: linearized at init, NTK parameterisation, last layer
+                            only), built without batch normalisation
+  teacher_<kind>_<width>    a random-teacher architecture of the Gaussian-like data
+                            (kind: linear, fc2, fc3, res3, conv2, conv3, resconv3)
 """
 
 from __future__ import annotations
@@ -19,8 +25,10 @@ from absl import logging
 
 from ens_kd_tf.errors import UsageError
 from ens_kd_tf.models.layers import Standardize
+from ens_kd_tf.models.mlp import mlp
 from ens_kd_tf.models.patch_net import patch_net
 from ens_kd_tf.models.simple_cnn import simple_cnn
+from ens_kd_tf.models.teacher_net import TEACHER_KINDS, teacher_net
 from ens_kd_tf.models.wide_resnet import wide_resnet
 
 # (pattern, human-readable form, factory(match) -> builder(num_classes, input_shape, **kw))
@@ -34,11 +42,15 @@ _PATTERNS: List[Tuple[str, str, Callable]] = [
      lambda m: _wrn(int(m[1]), int(m[2]))),
     (r"simple_cnn_(\d+)_(\d+)", "simple_cnn_<depth>_<width>",
      lambda m: _simple(int(m[1]), int(m[2]))),
+    (r"mlp_(\d+)_(\d+)", "mlp_<depth>_<width>", lambda m: _mlp(int(m[1]), int(m[2]))),
     (r"patch_net", "patch_net", lambda m: patch_net),
+    (r"teacher_(%s)_(\d+)" % "|".join(TEACHER_KINDS), "teacher_<kind>_<width>",
+     lambda m: _teacher(m[1], int(m[2]))),
 ]
 
 EXAMPLE_NAMES = ("wrn_28_10", "wrn_16_4", "wrn_28_2", "resnet_34", "resnet_34_2", "resnet10_2",
-                 "simple_cnn_10_3", "patch_net")
+                 "simple_cnn_10_3", "patch_net", "simple_cnn_10_3_ntk", "resnet10_4_ntkp",
+                 "simple_cnn_10_6_gp")
 
 
 def _wrn(depth: int, width: int) -> Callable:
@@ -55,12 +67,48 @@ def _simple(depth: int, width: int) -> Callable:
     return build
 
 
+def _mlp(depth: int, width: int) -> Callable:
+    def build(num_classes, input_shape, **kw):
+        return mlp(depth, width, num_classes, input_shape, **kw)
+    build.accepts = mlp
+    return build
+
+
+def _teacher(kind: str, width: int) -> Callable:
+    def build(num_classes, input_shape, **kw):
+        return teacher_net(kind, width, num_classes, input_shape, **kw)
+    build.accepts = teacher_net
+    return build
+
+
 def model_name_forms() -> List[str]:
     """The accepted name forms, for error messages and docs."""
-    return [form for _, form, _ in _PATTERNS]
+    return [form for _, form, _ in _PATTERNS] + ["<any of these>_ntk|_ntkp|_gp"]
+
+
+KERNEL_SUFFIXES = ("_ntkp", "_ntk", "_gp")
+
+
+def _kernel(base_builder: Callable, suffix: str) -> Callable:
+    from ens_kd_tf import kernels
+
+    def build(num_classes, input_shape, name=None, **kw):
+        accepted = inspect.signature(getattr(base_builder, "accepts", base_builder)).parameters
+        if "batchnorm" in accepted:
+            kw["batchnorm"] = False  # no fixed kernel with batch statistics
+        base = base_builder(num_classes=num_classes, input_shape=input_shape,
+                            name=f"{name}_base" if name else None, **kw)
+        if suffix == "_gp":
+            return kernels.last_layer_only(base)
+        return kernels.linearize(base, "ntk" if suffix == "_ntkp" else "standard", name=name)
+    build.accepts = getattr(base_builder, "accepts", base_builder)
+    return build
 
 
 def _resolve(name: str) -> Callable:
+    for suffix in KERNEL_SUFFIXES:
+        if name.endswith(suffix) and len(name) > len(suffix):
+            return _kernel(_resolve(name[:-len(suffix)]), suffix)
     for pattern, _, factory in _PATTERNS:
         match = re.fullmatch(pattern, name)
         if match:

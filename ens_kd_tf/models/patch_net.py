@@ -26,7 +26,8 @@ class ClassSum(keras.layers.Layer):
 
     def call(self, a):
         a = ops.cast(a, self.compute_dtype)
-        per_class = ops.reshape(a, (-1, a.shape[1], self.num_classes, a.shape[2] // self.num_classes))
+        per_class = ops.reshape(
+            a, (-1, a.shape[1], self.num_classes, a.shape[2] // self.num_classes))
         return ops.sum(per_class, axis=(1, 3))
 
     def compute_output_shape(self, input_shape):

@@ -1,0 +1,56 @@
+"""The paper's predictions on the built-in multi-view data, over several seeds
+(configs/multiview.py).
+
+Repeats the whole Table 1 pipeline (L members, ensemble, joint sum, KD, SD; see paper.py)
+`study.repeats` times with model seeds seed + r * study.seed_stride, in
+<workdir>/repeat_<r>/, then reports each row as mean +- std: single models pooled over every
+member of every repeat, the other rows over repeats; overall and per multi-view /
+single-view test group, with a bar chart.
+"""
+
+from __future__ import annotations
+
+from ens_kd_tf import io_utils
+from ens_kd_tf.evaluate import summarize_members
+from ens_kd_tf.experiments import summary
+from ens_kd_tf.experiments.paper import run_row
+from ens_kd_tf.experiments.predictions import predictions_for
+from ens_kd_tf.experiments.stages import load_data, with_seed
+from ens_kd_tf.strategy import Runtime
+
+METRICS = ("accuracy", "nll", "ece", "multi_view", "single_view")
+
+
+def _metrics(test: dict) -> dict:
+    return {k: test[k] for k in METRICS if k in test}
+
+
+def aggregate(repeats: list) -> list:
+    """Rows with mean +- std: single pooled over all members, the rest over repeats."""
+    singles = [t for r in repeats for t in r["ensemble"]["member_tests"]]
+    rows = [summary.row(f"single ({len(singles)} models)",
+                        summarize_members([_metrics(t) for t in singles]), kind="single")]
+    for index, first in enumerate(repeats[0]["rows"][1:], start=1):
+        per_repeat = [_metrics(r["rows"][index]) for r in repeats]
+        name = f"{first['name']} ({len(repeats)} repeats)"
+        rows.append(summary.row(name, summarize_members(per_repeat), kind=first["kind"]))
+    return rows
+
+
+def run(config, workdir: str, runtime: Runtime) -> dict:
+    done = summary.load_summary(workdir)
+    if done:
+        return done
+    data = load_data(config)
+    study = config.study
+    repeats = [run_row(with_seed(config, config.seed + r * study.seed_stride),
+                       io_utils.join(workdir, f"repeat_{r}"), runtime, data)
+               for r in range(study.repeats)]
+    mu = config.data.multiview.single_view_prob
+    rows = aggregate(repeats)
+    return summary.finish(
+        config, workdir, runtime, data, rows,
+        extra={"repeats": study.repeats, "single_view_prob": mu,
+               "theory_single_error": mu / 2,
+               "measured_single_error": 1.0 - rows[0]["accuracy"]["mean"],
+               "predictions": predictions_for(config.model.name, rows, mu)})
