@@ -22,6 +22,7 @@ def get_config(arg=None):
     config.train.epochs = 20
     config.train.batch_size = 128
     config.train.learning_rate = 0.05
+    config.export_saved_models = False  # 84 small models; their model.keras files are kept
     config.gaussian_sweep = ml_collections.ConfigDict()
     config.gaussian_sweep.inputs = ("gaussian", "mixture")
     config.gaussian_sweep.teachers = TEACHERS

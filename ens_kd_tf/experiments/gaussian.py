@@ -17,7 +17,7 @@ from ens_kd_tf.data import load_dataset
 from ens_kd_tf.experiments import summary
 from ens_kd_tf.experiments.ensemble import ensemble_stage
 from ens_kd_tf.experiments.members import member_seeds, train_members
-from ens_kd_tf.report import markdown_table
+from ens_kd_tf.report import markdown_table, plain_table
 from ens_kd_tf.strategy import Runtime
 
 
@@ -54,13 +54,6 @@ def table(rows) -> tuple:
     return header, body
 
 
-def plain_table(rows) -> str:
-    header, body = table(rows)
-    widths = [max(len(x) for x in col) for col in zip(header, *body)]
-    lines = ["  ".join(c.ljust(w) for c, w in zip(line, widths)) for line in [header] + body]
-    return "\n".join([lines[0], "  ".join("-" * w for w in widths)] + lines[1:])
-
-
 def run(config, workdir: str, runtime: Runtime) -> dict:
     done = summary.load_summary(workdir)
     if done:
@@ -81,7 +74,7 @@ def run(config, workdir: str, runtime: Runtime) -> dict:
                      "gain": ens["test"]["accuracy"] - single["mean"]})
     result = io_utils.json_data({"experiment": "gaussian", "rows": rows, "complete": True,
                                  "num_members": config.ensemble.num_members,
-                                 "table": plain_table(rows)})
+                                 "table": plain_table(*table(rows))})
     if runtime.is_chief:
         header, body = table(rows)
         text = (f"# Single vs ensemble of {config.ensemble.num_members} on Gaussian-like "

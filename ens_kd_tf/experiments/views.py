@@ -26,7 +26,7 @@ from ens_kd_tf.evaluate import average_logits, evaluate_logits, summarize_member
 from ens_kd_tf.experiments import summary
 from ens_kd_tf.experiments.members import load_member_models, require_members, train_members
 from ens_kd_tf.experiments.stages import load_data
-from ens_kd_tf.report import markdown_table
+from ens_kd_tf.report import markdown_table, plain_table
 from ens_kd_tf.strategy import Runtime
 
 FEATURES = "features.npz"
@@ -132,13 +132,6 @@ def table(rows) -> tuple:
     return header, body
 
 
-def plain_table(rows) -> str:
-    header, body = table(rows)
-    widths = [max(len(x) for x in col) for col in zip(header, *body)]
-    lines = ["  ".join(c.ljust(w) for c, w in zip(line, widths)) for line in [header] + body]
-    return "\n".join([lines[0], "  ".join("-" * w for w in widths)] + lines[1:])
-
-
 def run(config, workdir: str, runtime: Runtime) -> dict:
     done = summary.load_summary(workdir)
     if done:
@@ -160,7 +153,7 @@ def run(config, workdir: str, runtime: Runtime) -> dict:
         logging.info("views %s: %s", name, rows[-1])
     result = io_utils.json_data({"experiment": "views", "layer": config.views.layer,
                                  "model": config.model.name, "rows": rows,
-                                 "table": plain_table(rows), "complete": True})
+                                 "table": plain_table(*table(rows)), "complete": True})
     if runtime.is_chief:
         header, body = table(rows)
         io_utils.write_text_atomic(

@@ -34,18 +34,18 @@ from ens_kd_tf.models.wide_resnet import wide_resnet
 # (pattern, human-readable form, factory(match) -> builder(num_classes, input_shape, **kw))
 _PATTERNS: List[Tuple[str, str, Callable]] = [
     (r"wrn_(\d+)_(\d+)", "wrn_<depth>_<width>",
-     lambda m: _wrn(int(m[1]), int(m[2]))),
+     lambda m: _bind(wide_resnet, int(m[1]), int(m[2]))),
     (r"resnet_(\d+)_(\d+)", "resnet_<depth>_<width>",
-     lambda m: _wrn(int(m[1]), int(m[2]))),
-    (r"resnet_(\d+)", "resnet_<depth>", lambda m: _wrn(int(m[1]), 1)),
+     lambda m: _bind(wide_resnet, int(m[1]), int(m[2]))),
+    (r"resnet_(\d+)", "resnet_<depth>", lambda m: _bind(wide_resnet, int(m[1]), 1)),
     (r"resnet(10|16)_(\d+)", "resnet10_<width>, resnet16_<width>",
-     lambda m: _wrn(int(m[1]), int(m[2]))),
+     lambda m: _bind(wide_resnet, int(m[1]), int(m[2]))),
     (r"simple_cnn_(\d+)_(\d+)", "simple_cnn_<depth>_<width>",
-     lambda m: _simple(int(m[1]), int(m[2]))),
-    (r"mlp_(\d+)_(\d+)", "mlp_<depth>_<width>", lambda m: _mlp(int(m[1]), int(m[2]))),
+     lambda m: _bind(simple_cnn, int(m[1]), int(m[2]))),
+    (r"mlp_(\d+)_(\d+)", "mlp_<depth>_<width>", lambda m: _bind(mlp, int(m[1]), int(m[2]))),
     (r"patch_net", "patch_net", lambda m: patch_net),
     (r"teacher_(%s)_(\d+)" % "|".join(TEACHER_KINDS), "teacher_<kind>_<width>",
-     lambda m: _teacher(m[1], int(m[2]))),
+     lambda m: _bind(teacher_net, m[1], int(m[2]))),
 ]
 
 EXAMPLE_NAMES = ("wrn_28_10", "wrn_16_4", "wrn_28_2", "resnet_34", "resnet_34_2", "resnet10_2",
@@ -53,31 +53,12 @@ EXAMPLE_NAMES = ("wrn_28_10", "wrn_16_4", "wrn_28_2", "resnet_34", "resnet_34_2"
                  "simple_cnn_10_6_gp")
 
 
-def _wrn(depth: int, width: int) -> Callable:
+def _bind(factory: Callable, *args) -> Callable:
+    """builder(num_classes, input_shape, **kw) = factory(*args, num_classes, input_shape, **kw);
+    `accepts` names the factory whose keyword arguments build_model passes on."""
     def build(num_classes, input_shape, **kw):
-        return wide_resnet(depth, width, num_classes, input_shape, **kw)
-    build.accepts = wide_resnet
-    return build
-
-
-def _simple(depth: int, width: int) -> Callable:
-    def build(num_classes, input_shape, **kw):
-        return simple_cnn(depth, width, num_classes, input_shape, **kw)
-    build.accepts = simple_cnn
-    return build
-
-
-def _mlp(depth: int, width: int) -> Callable:
-    def build(num_classes, input_shape, **kw):
-        return mlp(depth, width, num_classes, input_shape, **kw)
-    build.accepts = mlp
-    return build
-
-
-def _teacher(kind: str, width: int) -> Callable:
-    def build(num_classes, input_shape, **kw):
-        return teacher_net(kind, width, num_classes, input_shape, **kw)
-    build.accepts = teacher_net
+        return factory(*args, num_classes, input_shape, **kw)
+    build.accepts = factory
     return build
 
 
