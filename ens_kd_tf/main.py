@@ -50,6 +50,8 @@ def main(argv) -> None:
     summary = run_experiment(_CONFIG.value, _WORKDIR.value)
     print(f"\n{_CONFIG.value.experiment} results in {_WORKDIR.value}")
     print(summary.get("table") or format_table(summary["rows"], summary.get("groups", ())))
+    for p in summary.get("predictions", ()):
+        print(f"{'holds' if p['holds'] else 'does NOT hold'}: {p['claim']} ({p['measured']})")
 
 
 def run_main() -> None:

@@ -113,7 +113,7 @@ def test_gaussian_sweep_prints_single_vs_ensemble(tmp_path):
         ("linear", "teacher_linear_8"), ("conv2", "teacher_conv2_8")]
     for row in result["rows"]:
         assert row["gain"] == pytest.approx(row["ensemble"] - row["single"]["mean"])
-    assert "teacher_conv2_8" in proc.stdout and "gain (points)" in proc.stdout
+    assert "teacher_conv2_8" in proc.stdout and "error reduction" in proc.stdout
     assert os.path.exists(workdir / "gaussian_conv2_uniform_noise0" / "members" / "seed_1")
     bad = run_cli(args + ["--config.gaussian_sweep.teachers=('conv9',)"])
     assert bad.returncode == 2 and "conv9" in bad.stderr.strip().splitlines()[-1]

@@ -37,6 +37,10 @@ def test_multiview_study_repeats_and_aggregates(tmp_path, cpu_runtime):
         config.data.multiview.single_view_prob / 2)
     for name in ("report.md", "report.png", "results.json"):
         assert os.path.getsize(os.path.join(workdir, name)) > 0
+    verdicts = result["predictions"]
+    assert len(verdicts) >= 4  # the KD and sum checks need a positive ensemble gain
+    report = open(os.path.join(workdir, "report.md")).read()
+    assert all(p["claim"] in report for p in verdicts)
 
 
 def test_multiview_presets():

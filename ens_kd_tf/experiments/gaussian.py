@@ -46,11 +46,18 @@ def _pct(summary_or_value) -> str:
     return f"{100 * summary_or_value:.2f}"
 
 
+def _error_reduction(row) -> float:
+    """The share of the mean single model's test error that the ensemble removes."""
+    single_error = 1.0 - row["single"]["mean"]
+    return (row["gain"] / single_error) if single_error > 0 else 0.0
+
+
 def table(rows) -> tuple:
     header = ("input", "teacher", "sampling", "label noise", "learner", "single acc %",
-              "ensemble acc %", "gain (points)")
+              "ensemble acc %", "gain (points)", "error reduction")
     body = [[r["input"], r["teacher"], r["sampling"], f"{r['label_noise']:.2f}", r["learner"],
-             _pct(r["single"]), _pct(r["ensemble"]), f"{100 * r['gain']:+.2f}"] for r in rows]
+             _pct(r["single"]), _pct(r["ensemble"]), f"{100 * r['gain']:+.2f}",
+             f"{100 * _error_reduction(r):.0f}%"] for r in rows]
     return header, body
 
 
