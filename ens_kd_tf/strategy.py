@@ -27,7 +27,7 @@ JIT_CHOICES = ("auto", "on", "off")
 
 _GPU_HINT = (
     "install a CUDA build: pip install -e '.[gpu]' && pip install --force-reinstall "
-    "--no-deps 'tensorflow~=2.21.0' (see README, 'GPU and TPU')")
+    "--no-deps 'tensorflow==2.21.0' (see README, 'GPU and TPU')")
 
 
 def configure_cpu_devices(num_devices: int) -> None:

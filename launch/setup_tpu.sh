@@ -10,7 +10,8 @@
 #   --repo=URL  `git clone --depth=1 URL` on each worker instead (--branch: a branch or tag)
 #
 # Then on each worker, as README "GPU and TPU" says (user site-packages, system python3):
-#   pip install -e '.[tpu]' && pip install --force-reinstall --no-deps 'tensorflow-tpu~=2.21.0'
+#   pip install -e '.[tpu]' && pip install --force-reinstall --no-deps 'tensorflow-tpu==2.20.0'
+# (2.20.0 is the newest tensorflow-tpu: TensorFlow 2.21 has no TPU wheel.)
 #
 # Example:
 #   launch/setup_tpu.sh --name=ens-tpu --zone=us-central2-b
@@ -18,9 +19,9 @@ set -euo pipefail
 # shellcheck source-path=SCRIPTDIR
 source "$(dirname "${BASH_SOURCE[0]}")/common.sh"
 
-# tensorflow-tpu's libtpu dependency is published on this index, next to PyPI.
+# Google publishes TensorFlow's libtpu builds on this index, next to PyPI's libtpu.
 LIBTPU_INDEX=https://storage.googleapis.com/libtpu-tf-releases/index.html
-TF_TPU='tensorflow-tpu~=2.21.0'
+TF_TPU='tensorflow-tpu==2.20.0'
 
 NAME="" ZONE="" REPO="" BRANCH="" WORKER=all
 for arg in "$@"; do

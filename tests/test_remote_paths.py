@@ -36,3 +36,10 @@ def test_a_run_in_ram_filesystem_writes_everything_through_gfile(tmp_path, cpu_r
     # a rerun finds the run done in ram:// (nothing retrained)
     again = ensemble.run(config, workdir, cpu_runtime)
     assert again["rows"] == summary["rows"]
+
+
+def test_gs_paths_need_no_extra_package():
+    """TensorFlow's core file system serves gs:// (README: no [gcs] extra is needed)."""
+    import tensorflow as tf
+
+    assert "gs" in tf.io.gfile.get_registered_schemes()
