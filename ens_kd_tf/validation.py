@@ -44,6 +44,14 @@ def validate_data(data) -> None:
     check_choice("data.name", data.name, dataset_names())
     check_positive("data.augment.crop_padding", data.augment.crop_padding, allow_zero=True)
     check_positive("data.image_size", data.image_size, allow_zero=True)
+    if data.name == "multiview_images":  # 0 ("keep the size") means nothing here
+        patch = data.multiview.patch_size
+        check_positive("data.multiview.patch_size", patch)
+        if data.image_size <= 0 or data.image_size % patch:
+            raise UsageError(
+                f"data.image_size={data.image_size!r} is not valid for multiview_images; it "
+                f"must be a positive multiple of data.multiview.patch_size={patch} (e.g. "
+                f"{4 * patch})")
 
 
 def validate_model(model) -> None:
