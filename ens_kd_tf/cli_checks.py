@@ -118,15 +118,27 @@ def _lookup(config, path: str):
     return node
 
 
+def _check_index(config, path: str) -> None:
+    """`field[i]` must index an existing entry of a tuple field."""
+    field, _, rest = path.partition("[")
+    value = _lookup(config, field)
+    index = rest.rstrip("]")
+    if not isinstance(value, (tuple, list)) or not index.lstrip("-").isdigit() or \
+            not -len(value) <= int(index) < len(value):
+        raise UsageError(f"config field {path!r} does not exist; {field} is "
+                         f"{value!r} ({type(value).__name__})")
+
+
 def check_field(config, path: str) -> None:
     """UsageError naming the closest existing fields when `path` is not a field."""
-    if "[" in path:  # an index into a tuple field: ml_collections checks it
-        path = path.split("[", 1)[0]
+    field = path.split("[", 1)[0]
     try:
-        _lookup(config, path)
+        _lookup(config, field)
+        if "[" in path:
+            _check_index(config, path)
         return
     except KeyError:
-        pass
+        path = field
     paths = field_paths(config)
     leaf = path.rsplit(".", 1)[-1]
     same_leaf = [p for p in paths if p.rsplit(".", 1)[-1] == leaf]
@@ -163,9 +175,14 @@ def flag_error_line(error: flags.Error, config=None) -> str:
     m = re.match(r"flag --config\.([\w.\[\]]+)=(.*?): (.*)$", text)
     if m and config is not None:
         path, value, reason = m.groups()
+        # absl words a bad boolean as a tuple: "('Non-boolean argument to boolean flag', 'x')"
+        reason = re.sub(r"^\('(.*?)', '.*'\)$", r"\1", reason)
         try:
             current = _lookup(config, path)
-            expected = f"; expected {type(current).__name__} like the default {current!r}"
+            if hasattr(current, "keys"):
+                expected = f"; {path} is a section: set its fields, --config.{path}.<field>="
+            else:
+                expected = f"; expected {type(current).__name__} like the default {current!r}"
         except KeyError:
             expected = ""
         return f"--config.{path}={value!r} is not valid: {reason}{expected}"

@@ -59,6 +59,10 @@ def parse_flags(argv, quiet: bool = True):
             return flags.FLAGS(argv)
         except flags.Error as e:
             raise UsageError(flag_error_line(e, config)) from None
+        except (ValueError, TypeError, KeyError, IndexError, AttributeError) as e:
+            # ml_collections' own errors for forms cli_checks does not foresee
+            raise UsageError(f"cannot apply the command line's config overrides: "
+                             f"{type(e).__name__}: {e}") from None
 
 
 def main(argv, quiet: bool = True) -> None:
@@ -85,7 +89,7 @@ def run_main() -> None:
         app.run(functools.partial(main, quiet=quiet),
                 flags_parser=functools.partial(parse_flags, quiet=quiet))
     except UsageError as e:
-        print(f"error: {e}", file=sys.stderr)
+        print(f"error: {' '.join(str(e).split())}", file=sys.stderr)  # one line, always
         sys.exit(2)
     except TrainingError as e:
         print(f"error: {e}", file=sys.stderr)

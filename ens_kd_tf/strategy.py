@@ -62,8 +62,8 @@ def _tpu_strategy(tpu: str) -> tf.distribute.Strategy:
     # Newer TPU VMs expose /dev/vfio/<n> instead of /dev/accel*: only their absence too
     # proves there is no local TPU (TF's own attempt prints pages of kernel errors).
     if tpu in ("", "local") and not (tpu_attached() or glob.glob("/dev/vfio/[0-9]*")):
-        raise UsageError(f"runtime.strategy='tpu' with runtime.tpu={tpu!r}: this machine has "
-                         f"no TPU (no /dev/accel*, /dev/vfio/<n>, TPU_NAME or "
+        raise UsageError(f"runtime.strategy='tpu' with runtime.tpu={tpu!r}: no TPU found on "
+                         f"this machine (no /dev/accel*, /dev/vfio/<n>, TPU_NAME or "
                          f"TPU_ACCELERATOR_TYPE); {hint}")
     try:
         resolver = tf.distribute.cluster_resolver.TPUClusterResolver(tpu=tpu or "local")

@@ -26,6 +26,11 @@ def validate_train(train) -> None:
                   "warmup_epochs", "momentum"):
         check_positive(f"train.{field}", getattr(train, field), allow_zero=True)
     _check_fraction("train.label_smoothing", train.label_smoothing)
+    points = tuple(train.lr_decay_at)
+    if not all(isinstance(p, (int, float)) and 0 < p < 1 for p in points) or \
+            list(points) != sorted(points):
+        raise UsageError(f"train.lr_decay_at={points!r} is not valid; it must be increasing "
+                         "fractions of the run in (0, 1), e.g. (0.3, 0.6, 0.8)")
 
 
 def validate_runtime(runtime) -> None:
