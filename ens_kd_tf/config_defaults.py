@@ -179,18 +179,23 @@ PRESETS = {
 def apply_presets(c: ml_collections.ConfigDict, arg: str | None) -> ml_collections.ConfigDict:
     """Applies comma-separated presets: dataset/hardware names from PRESETS, or a zoo model
     name (e.g. "wrn_28_2") that sets model.name."""
-    from ens_kd_tf.models import check_model_name, model_name_forms
-
     for token in filter(None, (arg or "").split(",")):
         token = token.strip()
         if token in PRESETS:
             PRESETS[token](c)
             continue
+        # Imported here: the model zoo imports Keras, which a preset-free config never needs.
+        from ens_kd_tf.cli_checks import closest
+        from ens_kd_tf.models import EXAMPLE_NAMES, check_model_name, model_name_forms
+
         try:
             check_model_name(token)
         except UsageError:
+            near = closest(token, [*PRESETS, *EXAMPLE_NAMES])
             raise UsageError(
-                f"config preset {token!r} is not valid; choose from {sorted(PRESETS)} or a "
-                f"zoo model name ({', '.join(model_name_forms())})") from None
+                f"config preset {token!r} is not valid; "
+                f"{'did you mean ' + ' or '.join(near) + '? ' if near else ''}choose from "
+                f"{sorted(PRESETS)} or a zoo model name ({', '.join(model_name_forms())})"
+            ) from None
         c.model.name = token
     return c

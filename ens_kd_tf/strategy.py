@@ -57,15 +57,23 @@ def tpu_attached() -> bool:
 
 
 def _tpu_strategy(tpu: str) -> tf.distribute.Strategy:
+    hint = ("on a Cloud TPU VM use runtime.tpu='local', elsewhere the TPU's name or "
+            "grpc:// address (see README, 'GPU and TPU')")
+    # Newer TPU VMs expose /dev/vfio/<n> instead of /dev/accel*: only their absence too
+    # proves there is no local TPU (TF's own attempt prints pages of kernel errors).
+    if tpu in ("", "local") and not (tpu_attached() or glob.glob("/dev/vfio/[0-9]*")):
+        raise UsageError(f"runtime.strategy='tpu' with runtime.tpu={tpu!r}: no TPU found on "
+                         f"this machine (no /dev/accel*, /dev/vfio/<n>, TPU_NAME or "
+                         f"TPU_ACCELERATOR_TYPE); {hint}")
     try:
         resolver = tf.distribute.cluster_resolver.TPUClusterResolver(tpu=tpu or "local")
         if tpu not in ("", "local"):
             tf.config.experimental_connect_to_cluster(resolver)
         tf.tpu.experimental.initialize_tpu_system(resolver)
     except (ValueError, tf.errors.OpError, RuntimeError) as e:
-        raise UsageError(
-            f"runtime.strategy='tpu' with runtime.tpu={tpu!r}: no TPU found ({e}); on a Cloud "
-            "TPU VM use runtime.tpu='local', else the TPU's name") from None
+        reason = " ".join(str(e).split("\n")[0].split())[:200]  # TF's text runs over lines
+        raise UsageError(f"runtime.strategy='tpu' with runtime.tpu={tpu!r}: no TPU found "
+                         f"({type(e).__name__}: {reason}); {hint}") from None
     return tf.distribute.TPUStrategy(resolver)
 
 

@@ -26,6 +26,11 @@ def validate_train(train) -> None:
                   "warmup_epochs", "momentum"):
         check_positive(f"train.{field}", getattr(train, field), allow_zero=True)
     _check_fraction("train.label_smoothing", train.label_smoothing)
+    points = tuple(train.lr_decay_at)
+    if not all(isinstance(p, (int, float)) and 0 < p < 1 for p in points) or \
+            list(points) != sorted(points):
+        raise UsageError(f"train.lr_decay_at={points!r} is not valid; it must be increasing "
+                         "fractions of the run in (0, 1), e.g. (0.3, 0.6, 0.8)")
 
 
 def validate_runtime(runtime) -> None:
@@ -44,6 +49,14 @@ def validate_data(data) -> None:
     check_choice("data.name", data.name, dataset_names())
     check_positive("data.augment.crop_padding", data.augment.crop_padding, allow_zero=True)
     check_positive("data.image_size", data.image_size, allow_zero=True)
+    if data.name == "multiview_images":  # 0 ("keep the size") means nothing here
+        patch = data.multiview.patch_size
+        check_positive("data.multiview.patch_size", patch)
+        if data.image_size <= 0 or data.image_size % patch:
+            raise UsageError(
+                f"data.image_size={data.image_size!r} is not valid for multiview_images; it "
+                f"must be a positive multiple of data.multiview.patch_size={patch} (e.g. "
+                f"{4 * patch})")
 
 
 def validate_model(model) -> None:

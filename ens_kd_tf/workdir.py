@@ -15,9 +15,41 @@ from ens_kd_tf.errors import UsageError
 RESUME_FREE_PREFIXES = ("runtime.", "force", "member")
 
 
+def _first_line(error: BaseException) -> str:
+    text = getattr(error, "message", None) or str(error) or type(error).__name__
+    return " ".join(text.split("\n")[0].split())
+
+
+def check_reachable(field: str, path: str) -> None:
+    """One metadata read of a remote path (gs://...), so an unreachable bucket is reported
+    in one line before any work; local paths are left to the checks that use them."""
+    if "://" not in path:
+        return
+    try:
+        tf.io.gfile.exists(path)
+    except tf.errors.OpError as e:
+        raise UsageError(
+            f"{field}={path!r} cannot be reached: {_first_line(e)}; check network access "
+            "and credentials (gcloud auth application-default login), or use a local path"
+        ) from None
+
+
+def check_storage(config, workdir: str) -> None:
+    """Every remote path of the run (workdir, TFDS data_dir, data.path, teacher workdir)
+    must be reachable before training starts."""
+    check_reachable("--workdir", workdir)
+    for field in ("data.data_dir", "data.path", "distill.teacher_workdir"):
+        section, name = field.split(".")
+        check_reachable(f"--config.{field}", config[section][name])
+
+
 def ensure_writable_dir(path: str) -> None:
     """Creates `path` if needed; fails clearly if it is a file or cannot be written."""
-    if tf.io.gfile.exists(path) and not tf.io.gfile.isdir(path):
+    try:
+        is_file = tf.io.gfile.exists(path) and not tf.io.gfile.isdir(path)
+    except tf.errors.OpError as e:
+        raise UsageError(f"--workdir={path!r} cannot be read: {_first_line(e)}") from None
+    if is_file:
         raise UsageError(f"--workdir={path!r} is a file; give a directory")
     try:
         tf.io.gfile.makedirs(path)
@@ -59,25 +91,38 @@ def config_json(config) -> dict:
     return json.loads(config.to_json())
 
 
-def write_or_check_config(workdir: str, config) -> None:
-    """Writes workdir/config.json, or checks that an existing one matches `config`.
+def check_config_file(workdir: str, config) -> bool:
+    """Checks workdir/config.json against `config` without writing; True if it must be
+    (re)written.
 
-    A mismatch stops with the differing fields unless config.force is true (then the new
-    config replaces the old one).
+    A mismatch, or an existing file that is not a valid JSON config, stops with one line
+    unless config.force is true (then the new config will replace the old one): nothing is
+    overwritten silently.
     """
     path = io_utils.join(workdir, "config.json")
-    new = config_json(config)
-    if tf.io.gfile.exists(path):
-        try:
-            old = io_utils.read_json(path)
-        except (ValueError, tf.errors.OpError):
-            old = None
-        if old is not None:
-            diff = config_diff(old, new)
-            if diff and not config.get("force", False):
-                raise UsageError(
-                    f"{path} was written by a different config ({'; '.join(diff)}); use "
-                    "another --workdir, or --config.force=true to resume with the new config")
-            if not diff:
-                return
-    io_utils.write_json_atomic(path, new)
+    force = config.get("force", False)
+    if not tf.io.gfile.exists(path):
+        return True
+    try:
+        old = io_utils.read_json(path)
+        if not isinstance(old, dict):
+            raise ValueError(f"a JSON {type(old).__name__}, not an object")
+    except (ValueError, tf.errors.OpError) as e:
+        if force:
+            return True
+        raise UsageError(
+            f"{path} is not a readable config ({type(e).__name__}: {_first_line(e)}); it was "
+            "left as it is: use another --workdir, or --config.force=true to replace it with "
+            "this run's config") from None
+    diff = config_diff(old, config_json(config))
+    if diff and not force:
+        raise UsageError(
+            f"{path} was written by a different config ({'; '.join(diff)}); use another "
+            "--workdir, or --config.force=true to resume with the new config")
+    return bool(diff)
+
+
+def write_or_check_config(workdir: str, config) -> None:
+    """Writes workdir/config.json unless an identical one is there (see check_config_file)."""
+    if check_config_file(workdir, config):
+        io_utils.write_json_atomic(io_utils.join(workdir, "config.json"), config_json(config))

@@ -2,7 +2,8 @@
 names the field or file and what is allowed, and the workdir of an earlier run keeps every
 byte. Cases checked elsewhere: a read-only workdir and a full disk (test_reliability.py),
 a NaN loss (test_training.py), a batch not divisible by the replicas (test_strategy.py),
-a rerun with a different config (test_cli.py), and the CLI's exit code 2 (test_cli.py)."""
+a rerun with a different config (test_cli.py), and the command line's own errors (config
+path, field names, flag values, a corrupt config.json: test_cli_errors.py)."""
 
 import json
 import os
@@ -88,6 +89,14 @@ CASES = [
                                                "distill.teacher_workdir": "/nonexistent/t"}),
      "holds no trained members"),
     ("foreign file as teacher", _foreign_teacher, "cannot load member"),
+    ("multiview image_size 0", _set(**{"data.image_size": 0}), "data.image_size=0"),
+    ("multiview image_size not a multiple of the patch", _set(**{"data.image_size": 18}),
+     "multiple of data.multiview.patch_size=4"),
+    ("lr_decay_at not fractions", _set(**{"train.lr_decay_at": ("abc",)}),
+     "train.lr_decay_at=('abc',)"),
+    ("TPU on a machine without one", _set(**{"runtime.strategy": "tpu"}), "no TPU"),
+    ("gs:// data_dir unreachable", _set(**{"data.data_dir": "gs://ens-kd-tf-no-bucket/t"}),
+     "--config.data.data_dir='gs://ens-kd-tf-no-bucket/t'"),
 ]
 
 

@@ -5,7 +5,7 @@ import os
 
 import pytest
 
-from conftest import TINY_OVERRIDES, run_cli, tiny_config
+from conftest import REPO, TINY_OVERRIDES, run_cli, tiny_config
 from ens_kd_tf.errors import UsageError
 from ens_kd_tf.validation import validate_config
 
@@ -15,6 +15,13 @@ def test_single_run_end_to_end_then_rerun_reports_done(tmp_path):
     proc = run_cli(["--config=configs/single.py", f"--workdir={workdir}", *TINY_OVERRIDES])
     assert proc.returncode == 0, proc.stderr[-3000:]
     assert "single results in" in proc.stdout and "test acc %" in proc.stdout
+    # Quiet by default: stderr holds only log records of this package's own files (the run
+    # exported SavedModels, which without the filter logs functional_saver / signature lines).
+    own = {f for _, _, files in os.walk(os.path.join(REPO, "ens_kd_tf")) for f in files}
+    records = [line for line in proc.stderr.splitlines() if "] " in line]
+    assert records and all(line.split("] ")[0].rsplit(" ", 1)[-1].split(":")[0] in own
+                           for line in records), proc.stderr
+    assert "oneDNN" not in proc.stderr and "ignores config fields" not in proc.stderr
     saved = json.load(open(os.path.join(workdir, "config.json")))
     assert saved["model"]["name"] == "simple_cnn_3_1" and saved["train"]["epochs"] == 2
     again = run_cli(["--config=configs/single.py", f"--workdir={workdir}", *TINY_OVERRIDES])

@@ -38,7 +38,7 @@ def _multiview_images(cfg) -> ArrayDataset:
     from ens_kd_tf.data.multiview import make_multiview_images
 
     return make_multiview_images(
-        _multiview_spec(cfg), cfg.image_size or 32, cfg.multiview.patch_size,
+        _multiview_spec(cfg), cfg.image_size, cfg.multiview.patch_size,
         cfg.multiview.contrast)
 
 

@@ -41,7 +41,10 @@ def teacher_output_mode(config) -> str:
 def _cached_teacher_logits(config, stage_dir: str, teacher: keras.Model, data: ArrayDataset,
                            plan: FitPlan) -> Tuple[np.ndarray, np.ndarray]:
     """Teacher logits on the training inputs ([N, k], or [N, V, k] over a bank of V views)
-    and the test inputs [N_test, k]; stored in the stage dir so a resume skips them."""
+    and the test inputs [N_test, k]; stored in the stage dir so a resume skips them.
+
+    `config` is the student's: its seed draws the bank's augmentations, which must be the
+    ones the student's training stream shows (train_batches uses the same seed)."""
     path = io_utils.join(stage_dir, "teacher_logits.npz")
     if tf.io.gfile.exists(path):
         with tf.io.gfile.GFile(path, "rb") as f:
@@ -93,7 +96,7 @@ def distill_stage(config, stage_dir: str, runtime: Runtime, data: ArrayDataset,
                           jit_compile=runtime.jit_compile,
                           steps_per_execution=plan.steps_per_execution)
     cached_train, cached_test = _cached_teacher_logits(
-        config, stage_dir, teacher, data, plan) if mode == "cached" else (None, None)
+        student_config, stage_dir, teacher, data, plan) if mode == "cached" else (None, None)
     teacher_test = (cached_test if cached_test is not None
                     else predict_logits(teacher, data.x_test, plan.eval_batch_size))
     logging.info("distilling %s into a fresh student (seed %d), teacher outputs %s",

@@ -109,14 +109,14 @@ def build_model(
 ) -> keras.Model:
     """Builds zoo model `name`: inputs [B, *input_shape] -> float32 logits [B, num_classes].
 
-    kwargs the model does not take (e.g. `dropout_rate` for patch_net) are ignored with a log
-    line, so one config can switch between architectures.
+    kwargs the model does not take (e.g. `dropout_rate` for patch_net) are ignored with a
+    debug log line, so one config can switch between architectures.
     """
     builder = _resolve(name)
     accepted = inspect.signature(getattr(builder, "accepts", builder)).parameters
     unused = sorted(k for k in kwargs if k not in accepted)
     if unused:
-        logging.info("model %s ignores config fields %s", name, unused)
+        logging.debug("model %s ignores config fields %s", name, unused)  # --verbosity=1
     kwargs = {k: v for k, v in kwargs.items() if k in accepted}
     return builder(num_classes=num_classes, input_shape=tuple(input_shape), name=name, **kwargs)
 
