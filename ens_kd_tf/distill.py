@@ -153,8 +153,9 @@ class Distiller(keras.Model):
 
     def teacher_outputs(self, x, carried=None):
         """(teacher logits [B, k] float32, what the soft loss compares): carried in the batch
-        or computed in inference mode, never differentiated."""
-        if carried is not None:
+        or computed in inference mode, never differentiated. Features are always computed
+        (carried outputs are logits only)."""
+        if carried is not None and self._teacher_features is None:
             t = ops.cast(carried, "float32")
             return t, t
         if self.teacher is None:
