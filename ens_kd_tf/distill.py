@@ -13,9 +13,12 @@ Everything is float32 and reduces like Keras losses (per replica, scaled by the 
 count), so N replicas compute the single-device update. The teacher runs in inference mode,
 outside the gradient tape, in the same compiled step as the student, and sees the same
 augmented batch; or its logits come with the batch (cached teacher outputs, logits only).
-What keras.distillation.Distiller (Keras 3.15.1) does differently: it calls the teacher
-inside the tape, drops the student's regularisation losses, does not scale its losses for
-replicas, and takes one teacher model (ours: an ensemble is one model, see ensemble.py).
+What keras.distillation.Distiller (Keras 3.15.1, keras/src/distillation/distiller.py) does
+differently: it drops the student's regularisation losses (its compute_loss replaces the
+Trainer's; tests/test_keras_distillation.py), calls the teacher inside the gradient tape,
+does not divide its distillation terms by the replica count (they are plain ops.mean), and
+takes one teacher model (ours too: an ensemble is one model, see ensemble.py) with no
+cached-output path.
 
 Batches: train (x, y) or (x, y, teacher_logits); eval (x, y, weight) or
 (x, y, weight, teacher_logits).

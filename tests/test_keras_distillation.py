@@ -109,6 +109,29 @@ def test_our_ensemble_teaches_a_stock_keras_distiller_with_our_update():
         np.testing.assert_array_equal(a, b.numpy())
 
 
+def test_stock_distiller_drops_the_students_regularisation_ours_adds_it():
+    """Why the paper's runs use our Distiller: the zoo's weight decay is an L2 regulariser."""
+    keras.utils.set_random_seed(1)
+    inputs = keras.Input((4,))
+    student = keras.Model(inputs, keras.layers.Dense(
+        3, kernel_regularizer=keras.regularizers.L2(0.5))(inputs))
+    teacher = mlp(10, "teacher")
+    reg = float(ops.sum(student.losses))
+    assert reg > 0.1
+    soft = SoftTargetDistillation(T)
+    s, t = student(X), teacher(X)
+    ce = float(keras.losses.SparseCategoricalCrossentropy(from_logits=True)(Y, s))
+    without_reg = ALPHA * ce + (1 - ALPHA) * float(soft.compute_loss(t, s))
+    stock = keras.distillation.Distiller(teacher, student, soft, student_loss_weight=ALPHA)
+    stock.compile(optimizer="sgd",
+                  loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True))
+    assert float(stock.compute_loss(x=X, y=Y, y_pred=s)) == pytest.approx(without_reg, rel=1e-5)
+    ours = Distiller(student, teacher, temperature=T, alpha=ALPHA)
+    ours.compile(optimizer=keras.optimizers.SGD(0.0), jit_compile=False)
+    logs = ours.fit(tf.data.Dataset.from_tensors((X, Y)), epochs=1, verbose=0).history
+    assert logs["loss"][0] == pytest.approx(without_reg + reg, rel=1e-5)
+
+
 class ProbabilityL2(keras.distillation.DistillationLoss):
     """A user's loss: squared distance between the softmax outputs."""
 
