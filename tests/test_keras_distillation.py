@@ -29,7 +29,8 @@ def _softmax(z):
 
 def paper_soft_term(t, s, temperature):
     """T^2 * mean_b KL(softmax(t / T) || softmax(s / T)), in float64."""
-    p, q = _softmax(t.astype(np.float64) / temperature), _softmax(s.astype(np.float64) / temperature)
+    p = _softmax(t.astype(np.float64) / temperature)
+    q = _softmax(s.astype(np.float64) / temperature)
     return temperature ** 2 * np.mean(np.sum(p * np.log(p / q), axis=-1))
 
 
