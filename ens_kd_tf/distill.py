@@ -165,7 +165,8 @@ class Distiller(keras.Model):
             raise ValueError("Distiller without a teacher needs teacher logits in each batch")
         if self._teacher_features is not None:
             t, feats = self._teacher_features(x, training=False)
-            return ops.stop_gradient(ops.cast(t, "float32")), ops.stop_gradient(feats)
+            return (ops.stop_gradient(ops.cast(t, "float32")),
+                    ops.stop_gradient(ops.cast(feats, "float32")))
         t = ops.stop_gradient(ops.cast(self.teacher(x, training=False), "float32"))
         return t, t
 
@@ -176,7 +177,7 @@ class Distiller(keras.Model):
         """(student logits [B, k] float32, what the soft loss compares)."""
         if self._student_features is not None:
             s, feats = self._student_features(x, training=training)
-            return ops.cast(s, "float32"), feats
+            return ops.cast(s, "float32"), ops.cast(feats, "float32")  # also under bf16
         s = ops.cast(self.student(x, training=training), "float32")
         return s, s
 
