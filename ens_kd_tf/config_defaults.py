@@ -74,7 +74,14 @@ def base_config(experiment: str) -> ml_collections.ConfigDict:
 
     c.distill = ml_collections.ConfigDict()
     c.distill.temperature = 4.0
-    c.distill.alpha = 0.1  # weight of the hard-label loss; 1 - alpha on the soft targets
+    c.distill.alpha = 0.1  # weight of the hard-label loss; 1 - alpha on the soft term
+    # Soft term: "logits" (the paper: T^2 * KL of the tempered softmaxes) or "feature"
+    # (FitNets-style: keras.distillation.FeatureDistillation, MSE between the outputs of
+    # the two named layers; "pool" = last block, globally pooled, in wrn_* / simple_cnn_*;
+    # an ensemble teacher gives its members' average at that layer; teacher on the fly).
+    c.distill.soft_loss = "logits"
+    c.distill.teacher_feature_layer = "pool"
+    c.distill.student_feature_layer = "pool"
     # Teacher outputs: "on_the_fly" (teacher forward in each step, fresh augmentations),
     # "cached" (computed once; exact without augmentation, or over a bank of
     # distill.teacher_views augmented views), "auto" (cached when exact, else on the fly).

@@ -58,3 +58,47 @@ class SoftTargetKL(keras.losses.Loss):
 
     def get_config(self):
         return {**super().get_config(), "temperature": self.temperature}
+
+
+@keras.saving.register_keras_serializable(package="ens_kd_tf")
+class SoftTargetDistillation(keras.distillation.DistillationLoss):
+    """The paper's soft term as a `keras.distillation` loss: T^2 * mean_b KL(softmax(t_b / T)
+    || softmax(s_b / T)), in float32, on logits t, s [B, k]; the Distiller's default.
+
+    It works in a stock `keras.distillation.Distiller` too. Compared with Keras 3.15.1's
+    `keras.distillation.LogitsDistillation(temperature=T)` (source: keras/src/distillation/
+    distillation_loss.py):
+      - the default `loss="kl_divergence"` resolves to the *function*
+        `keras.losses.kl_divergence`, not a `keras.losses.KLDivergence` instance, so its
+        softmax-and-T^2 branch (an isinstance check) is skipped: it returns
+        mean_b sum_k c(t/T) log(c(t/T) / c(s/T)) with c = clip to [1e-7, 1], the scaled
+        logits read as probabilities; no softmax, no T^2 (tests/test_keras_distillation.py).
+      - with `loss=keras.losses.KLDivergence()` it applies softmax to t/T and s/T, clips the
+        probabilities to [1e-7, 1], averages over the batch and multiplies by T^2: ours up to
+        that clipping (equal to float tolerance unless a probability is below 1e-7).
+    """
+
+    def __init__(self, temperature: float = 4.0):
+        if not temperature > 0:
+            raise ValueError(f"temperature={temperature!r} must be > 0")
+        self.temperature = float(temperature)
+
+    def per_example(self, teacher_logits, student_logits):
+        """T^2 * KL per example: [B, k], [B, k] -> [B] float32."""
+        t = ops.cast(teacher_logits, "float32") / self.temperature
+        s = ops.cast(student_logits, "float32") / self.temperature
+        log_p_teacher = t - ops.logsumexp(t, axis=-1, keepdims=True)
+        log_p_student = s - ops.logsumexp(s, axis=-1, keepdims=True)
+        kl = ops.sum(ops.exp(log_p_teacher) * (log_p_teacher - log_p_student), axis=-1)
+        return self.temperature ** 2 * kl
+
+    def compute_loss(self, teacher_outputs, student_outputs, **kwargs):
+        """Scalar: the batch mean of `per_example` (not scaled for replicas)."""
+        return ops.mean(self.per_example(teacher_outputs, student_outputs))
+
+    def get_config(self):
+        return {"temperature": self.temperature}
+
+    @classmethod
+    def from_config(cls, config):
+        return cls(**config)

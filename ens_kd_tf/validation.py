@@ -67,7 +67,7 @@ def validate_model(model) -> None:
 
 
 def validate_ensembles(config) -> None:
-    from ens_kd_tf.distill import check_distill_params
+    from ens_kd_tf.distill import check_distill_params, check_soft_loss
     from ens_kd_tf.ensemble import ENSEMBLE_REDUCTIONS, JOINT_REDUCTIONS
 
     check_positive("ensemble.num_members", config.ensemble.num_members)
@@ -78,6 +78,11 @@ def validate_ensembles(config) -> None:
     check_choice("distill.teacher_outputs", config.distill.teacher_outputs,
                  ("auto", "on_the_fly", "cached"))
     check_positive("distill.teacher_views", config.distill.teacher_views, allow_zero=True)
+    check_soft_loss(config.distill)
+    if config.distill.soft_loss == "feature" and config.distill.teacher_outputs == "cached":
+        raise UsageError("distill.teacher_outputs='cached' is not valid with "
+                         "distill.soft_loss='feature' (the cache holds logits only); use "
+                         "'on_the_fly' or 'auto'")
 
 
 def validate_sweep(sweep) -> None:

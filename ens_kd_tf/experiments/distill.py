@@ -10,7 +10,8 @@ from __future__ import annotations
 from ens_kd_tf import io_utils
 from ens_kd_tf.ensemble import build_ensemble
 from ens_kd_tf.experiments import summary
-from ens_kd_tf.experiments.distill_stage import distill_stage
+from ens_kd_tf.experiments.distill_stage import (check_feature_layers, distill_stage,
+                                                 soft_loss_label)
 from ens_kd_tf.experiments.ensemble import ensemble_stage
 from ens_kd_tf.experiments.members import (load_member_models, member_seeds, require_members,
                                            train_members)
@@ -29,7 +30,8 @@ def kd_stage(config, workdir: str, member_root: str, seeds, runtime: Runtime, da
 
 
 def kd_row(results: dict) -> dict:
-    return summary.row("KD student (ensemble teacher)", results["test"], kind="kd")
+    return summary.row("KD student (ensemble teacher)" + soft_loss_label(results),
+                       results["test"], kind="kd")
 
 
 def run(config, workdir: str, runtime: Runtime) -> dict:
@@ -37,6 +39,7 @@ def run(config, workdir: str, runtime: Runtime) -> dict:
     if done:
         return done
     data = load_data(config)
+    check_feature_layers(config, data)
     member_root = config.distill.teacher_workdir or workdir
     if member_root == workdir:
         seeds = member_seeds(config)

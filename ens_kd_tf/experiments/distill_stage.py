@@ -13,11 +13,12 @@ from absl import logging
 from ens_kd_tf import io_utils
 from ens_kd_tf.data import ArrayDataset
 from ens_kd_tf.data.pipeline import augmented_view
-from ens_kd_tf.distill import Distiller
+from ens_kd_tf.distill import Distiller, describe_soft_loss, make_soft_loss
 from ens_kd_tf.errors import UsageError
 from ens_kd_tf.evaluate import evaluate_logits, predict_logits
 from ens_kd_tf.experiments.stages import (finish_classifier, load_results, new_classifier,
                                           with_seed)
+from ens_kd_tf.features import feature_extractor
 from ens_kd_tf.optim import make_optimizer
 from ens_kd_tf.strategy import Runtime
 from ens_kd_tf.train import FitPlan, fit_resumable, make_plan
@@ -29,6 +30,11 @@ def teacher_output_mode(config) -> str:
     aug = config.data.augment
     augmented = bool(aug.crop_padding or aug.flip) and config.data.name != "multiview_patches"
     mode = config.distill.teacher_outputs
+    if config.distill.get("soft_loss", "logits") == "feature":  # the cache holds logits only
+        if mode == "cached":
+            raise UsageError("distill.teacher_outputs='cached' is not valid with "
+                             "distill.soft_loss='feature'; use 'on_the_fly' or 'auto'")
+        return "on_the_fly"
     if mode == "auto":
         return "cached" if not augmented or config.distill.teacher_views else "on_the_fly"
     if mode == "cached" and augmented and not config.distill.teacher_views:
@@ -36,6 +42,26 @@ def teacher_output_mode(config) -> str:
             "distill.teacher_outputs='cached' with data augmentation is only exact over a "
             "fixed bank of views; set distill.teacher_views=<V> or use 'on_the_fly'")
     return mode
+
+
+def soft_loss_label(results: dict) -> str:
+    """A table-row suffix naming a non-default soft loss, e.g. " [feature pool -> pool]"."""
+    if results.get("soft_loss", "logits") == "logits":
+        return ""
+    return f" [{results['soft_loss']}: {results.get('feature_layers', '?')}]"
+
+
+def check_feature_layers(config, data: ArrayDataset) -> None:
+    """With distill.soft_loss="feature", fails fast (before any training) when the named
+    layers are not in a model of config.model.name (teachers from distill.teacher_workdir
+    are checked when they load)."""
+    if config.distill.soft_loss != "feature":
+        return
+    model = new_classifier(config, data)
+    feature_extractor(model, config.distill.student_feature_layer,
+                      "distill.student_feature_layer")
+    feature_extractor(model, config.distill.teacher_feature_layer,
+                      "distill.teacher_feature_layer")
 
 
 def _cached_teacher_logits(config, stage_dir: str, teacher: keras.Model, data: ArrayDataset,
@@ -89,9 +115,10 @@ def distill_stage(config, stage_dir: str, runtime: Runtime, data: ArrayDataset,
         teacher = make_teacher()
         teacher.trainable = False
         student = new_classifier(student_config, data)
+        soft_loss = make_soft_loss(config.distill)
         distiller = Distiller(student, teacher if mode == "on_the_fly" else None,
                               config.distill.temperature, config.distill.alpha,
-                              config.train.label_smoothing)
+                              config.train.label_smoothing, soft_loss=soft_loss)
         distiller.compile(optimizer=make_optimizer(config.train, plan.per_epoch),
                           jit_compile=runtime.jit_compile,
                           steps_per_execution=plan.steps_per_execution)
@@ -110,6 +137,10 @@ def distill_stage(config, stage_dir: str, runtime: Runtime, data: ArrayDataset,
     extra = {"model": config.model.name, "seed": student_seed, "teacher": teacher_label,
              "teacher_test": evaluate_logits(teacher_test, data.y_test, data.test_groups),
              "temperature": config.distill.temperature, "alpha": config.distill.alpha,
+             "soft_loss": config.distill.soft_loss,
+             "soft_loss_detail": describe_soft_loss(soft_loss),
+             "feature_layers": (f"{config.distill.teacher_feature_layer} -> "
+                                f"{config.distill.student_feature_layer}"),
              "teacher_outputs": mode, "fit": fit_summary}
     return finish_classifier(student, data, stage_dir, runtime, plan.eval_batch_size, extra,
                              export=config.export_saved_models)

@@ -10,6 +10,7 @@ from ens_kd_tf import io_utils
 from ens_kd_tf.data import ArrayDataset
 from ens_kd_tf.experiments import summary
 from ens_kd_tf.experiments.distill import kd_row, kd_stage
+from ens_kd_tf.experiments.distill_stage import check_feature_layers
 from ens_kd_tf.experiments.ensemble import ensemble_stage
 from ens_kd_tf.experiments.joint_sum import joint_sum_row, joint_sum_stage
 from ens_kd_tf.experiments.members import member_seeds, train_members
@@ -41,6 +42,7 @@ def run(config, workdir: str, runtime: Runtime) -> dict:
     if done:
         return done
     data = load_data(config)
+    check_feature_layers(config, data)
     row = run_row(config, workdir, runtime, data)
     return summary.finish(config, workdir, runtime, data, row["rows"],
                           extra={"disagreement": row["ensemble"]["disagreement"],

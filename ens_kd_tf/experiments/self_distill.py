@@ -10,7 +10,8 @@ from __future__ import annotations
 
 from ens_kd_tf import io_utils
 from ens_kd_tf.experiments import summary
-from ens_kd_tf.experiments.distill_stage import distill_stage
+from ens_kd_tf.experiments.distill_stage import (check_feature_layers, distill_stage,
+                                                 soft_loss_label)
 from ens_kd_tf.experiments.members import load_member_models, train_members
 from ens_kd_tf.experiments.stages import load_data
 from ens_kd_tf.strategy import Runtime
@@ -24,7 +25,8 @@ def sd_stage(config, workdir: str, runtime: Runtime, data) -> dict:
 
 
 def sd_row(results: dict) -> dict:
-    return summary.row("self-distilled student", results["test"], kind="sd")
+    return summary.row("self-distilled student" + soft_loss_label(results), results["test"],
+                       kind="sd")
 
 
 def run(config, workdir: str, runtime: Runtime) -> dict:
@@ -32,6 +34,7 @@ def run(config, workdir: str, runtime: Runtime) -> dict:
     if done:
         return done
     data = load_data(config)
+    check_feature_layers(config, data)
     teacher, scratch = train_members(config, workdir, runtime, data,
                                      [config.seed, config.seed + 1])
     sd = sd_stage(config, workdir, runtime, data)
