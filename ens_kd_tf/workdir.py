@@ -8,6 +8,7 @@ import uuid
 import tensorflow as tf
 
 from ens_kd_tf import io_utils
+from ens_kd_tf.config_defaults import base_config
 from ens_kd_tf.errors import UsageError
 
 # Fields that may change between a run and its resumption (hardware, verbosity, and
@@ -71,12 +72,19 @@ def _flatten(d: dict, prefix: str = "") -> dict:
     return flat
 
 
-def config_diff(old: dict, new: dict) -> list:
-    """Fields that differ, as "field: old -> new" strings (resume-free fields excluded)."""
+def config_diff(old: dict, new: dict, defaults: dict | None = None) -> list:
+    """Fields that differ, as "field: old -> new" strings (resume-free fields excluded).
+
+    A field absent from `old` whose new value is its default in `defaults` is no difference:
+    it was added to the package after the workdir was written, and the old run behaved as
+    its default says.
+    """
     a, b = _flatten(old), _flatten(new)
+    added_at_default = {k for k, v in _flatten(defaults or {}).items()
+                        if k not in a and k in b and _same(b[k], v)}
     rows = []
     for key in sorted(set(a) | set(b)):
-        if key.startswith(RESUME_FREE_PREFIXES):
+        if key.startswith(RESUME_FREE_PREFIXES) or key in added_at_default:
             continue
         va, vb = a.get(key, "<absent>"), b.get(key, "<absent>")
         if isinstance(va, (list, tuple)) and isinstance(vb, (list, tuple)):
@@ -84,6 +92,12 @@ def config_diff(old: dict, new: dict) -> list:
         if va != vb:
             rows.append(f"{key}: {va!r} -> {vb!r}")
     return rows
+
+
+def _same(x, y) -> bool:
+    if isinstance(x, (list, tuple)) and isinstance(y, (list, tuple)):
+        return list(x) == list(y)
+    return x == y
 
 
 def config_json(config) -> dict:
@@ -114,7 +128,8 @@ def check_config_file(workdir: str, config) -> bool:
             f"{path} is not a readable config ({type(e).__name__}: {_first_line(e)}); it was "
             "left as it is: use another --workdir, or --config.force=true to replace it with "
             "this run's config") from None
-    diff = config_diff(old, config_json(config))
+    defaults = config_json(base_config(config.experiment)) if "experiment" in config else None
+    diff = config_diff(old, config_json(config), defaults)
     if diff and not force:
         raise UsageError(
             f"{path} was written by a different config ({'; '.join(diff)}); use another "
