@@ -75,6 +75,7 @@ def base_config(experiment: str) -> ml_collections.ConfigDict:
     c.distill = ml_collections.ConfigDict()
     c.distill.temperature = 4.0
     c.distill.alpha = 0.1  # weight of the hard-label loss; 1 - alpha on the soft targets
+    c.distill.teacher_scale = 1.0  # factor on the teacher's logits (L = sum of L members)
     # Teacher outputs: "on_the_fly" (teacher forward in each step, fresh augmentations),
     # "cached" (computed once; exact without augmentation, or over a bank of
     # distill.teacher_views augmented views), "auto" (cached when exact, else on the fly).

@@ -1,8 +1,11 @@
 """The Distiller: a student trained to match a frozen teacher (knowledge distillation when
 the teacher is an ensemble, self-distillation when it is one model of the same architecture).
 
-    loss = alpha * CE(labels, s) + (1 - alpha) * T^2 * KL(softmax(t / T) || softmax(s / T))
+    loss = alpha * CE(labels, s) + (1 - alpha) * T^2 * KL(softmax(c t / T) || softmax(s / T))
            + the student's regularisation losses
+
+with c = `teacher_scale` (default 1): c > 1 sharpens the teacher, e.g. c = L distills from
+the sum of L members' logits instead of their average (configs/multiview.py:theory).
 
 Everything is float32 and reduces like Keras losses (per replica, scaled by the replica
 count), so N replicas compute the single-device update. The teacher runs in inference mode,
@@ -29,7 +32,10 @@ def _replicas() -> int:
     return tf.distribute.get_strategy().num_replicas_in_sync
 
 
-def check_distill_params(temperature: float, alpha: float) -> None:
+def check_distill_params(temperature: float, alpha: float, teacher_scale: float = 1.0) -> None:
+    if not teacher_scale > 0:
+        raise UsageError(f"distill.teacher_scale={teacher_scale!r} is not valid; it must be > 0 "
+                         "(the factor on the teacher's logits)")
     if not temperature > 0:
         raise UsageError(f"distill.temperature={temperature!r} is not valid; it must be > 0")
     if not 0.0 <= alpha <= 1.0:
@@ -48,13 +54,14 @@ class Distiller(keras.Model):
       temperature: T > 0.
       alpha: weight of the hard-label cross-entropy; 1 - alpha weighs the soft term.
       label_smoothing: of the hard-label term.
+      teacher_scale: c > 0, the factor on the teacher's logits before softening.
     """
 
     def __init__(self, student: keras.Model, teacher: Optional[keras.Model] = None,
                  temperature: float = 4.0, alpha: float = 0.1, label_smoothing: float = 0.0,
-                 **kwargs):
+                 teacher_scale: float = 1.0, **kwargs):
         super().__init__(**kwargs)
-        check_distill_params(temperature, alpha)
+        check_distill_params(temperature, alpha, teacher_scale)
         self.student = student
         self.teacher = teacher
         if teacher is not None:
@@ -62,6 +69,7 @@ class Distiller(keras.Model):
         self.temperature = float(temperature)
         self.alpha = float(alpha)
         self.label_smoothing = float(label_smoothing)
+        self.teacher_scale = float(teacher_scale)
         self.hard_loss_fn = SparseCrossentropy(label_smoothing)
         self.soft_loss_fn = SoftTargetKL(temperature)
         self.per_example_hard = SparseCrossentropy(label_smoothing, reduction=None)
@@ -83,12 +91,15 @@ class Distiller(keras.Model):
         return self.student(x, training=training)
 
     def teacher_logits(self, x, carried=None):
-        """The teacher's logits: carried in the batch, or computed in inference mode."""
+        """The teacher's logits (times teacher_scale): carried in the batch, or computed in
+        inference mode."""
         if carried is not None:
-            return ops.cast(carried, "float32")
-        if self.teacher is None:
+            t = ops.cast(carried, "float32")
+        elif self.teacher is None:
             raise ValueError("Distiller without a teacher needs teacher logits in each batch")
-        return ops.stop_gradient(ops.cast(self.teacher(x, training=False), "float32"))
+        else:
+            t = ops.stop_gradient(ops.cast(self.teacher(x, training=False), "float32"))
+        return t * self.teacher_scale if self.teacher_scale != 1.0 else t
 
     def _combine(self, hard, soft):
         return self.alpha * hard + (1.0 - self.alpha) * self.temperature ** 2 * soft
@@ -140,6 +151,7 @@ class Distiller(keras.Model):
             "temperature": self.temperature,
             "alpha": self.alpha,
             "label_smoothing": self.label_smoothing,
+            "teacher_scale": self.teacher_scale,
             "name": self.name,
         }
 

@@ -186,7 +186,8 @@ def report_notes(config, result: dict) -> list:
     notes = [f"ensemble reduction: average of {config.ensemble.reduction}",
              f"joint sum reduction: {config.joint_sum.reduction} of the members' logits",
              f"distillation: T = {config.distill.temperature}, hard-label weight alpha = "
-             f"{config.distill.alpha}, teacher outputs {_teacher_mode(config)}",
+             f"{config.distill.alpha}, teacher logits x {config.distill.teacher_scale}, "
+             f"teacher outputs {_teacher_mode(config)}",
              f"training: {config.train.epochs} epochs, batch {config.train.batch_size}, "
              f"{config.train.optimizer} lr {config.train.learning_rate} "
              f"({config.train.schedule}), weight decay {config.train.weight_decay} "

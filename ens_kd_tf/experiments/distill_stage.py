@@ -88,7 +88,7 @@ def distill_stage(config, stage_dir: str, runtime: Runtime, data: ArrayDataset,
         student = new_classifier(student_config, data)
         distiller = Distiller(student, teacher if mode == "on_the_fly" else None,
                               config.distill.temperature, config.distill.alpha,
-                              config.train.label_smoothing)
+                              config.train.label_smoothing, config.distill.teacher_scale)
         distiller.compile(optimizer=make_optimizer(config.train, plan.per_epoch),
                           jit_compile=runtime.jit_compile,
                           steps_per_execution=plan.steps_per_execution)
