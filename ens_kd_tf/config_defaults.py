@@ -82,6 +82,7 @@ def base_config(experiment: str) -> ml_collections.ConfigDict:
     c.distill.soft_loss = "logits"
     c.distill.teacher_feature_layer = "pool"
     c.distill.student_feature_layer = "pool"
+    c.distill.teacher_scale = 1.0  # factor on the teacher's logits (L = sum of L members)
     # Teacher outputs: "on_the_fly" (teacher forward in each step, fresh augmentations),
     # "cached" (computed once; exact without augmentation, or over a bank of
     # distill.teacher_views augmented views), "auto" (cached when exact, else on the fly).

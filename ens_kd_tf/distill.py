@@ -9,6 +9,10 @@ is the paper's T^2 * KL(softmax(t / T) || softmax(s / T)) on logits. A loss with
 `teacher_layer_name` / `student_layer_name` (keras.distillation.FeatureDistillation) gets the
 outputs of those layers instead (features.py; for an ensemble teacher, its members' average).
 
+`teacher_scale` c (default 1) multiplies the teacher's logits before the soft loss: c > 1
+sharpens the teacher, e.g. c = L distills from the sum of L members' logits instead of their
+average (configs/multiview.py:theory).
+
 Everything is float32 and reduces like Keras losses (per replica, scaled by the replica
 count), so N replicas compute the single-device update. The teacher runs in inference mode,
 outside the gradient tape, in the same compiled step as the student, and sees the same
@@ -43,7 +47,10 @@ def _replicas() -> int:
     return tf.distribute.get_strategy().num_replicas_in_sync
 
 
-def check_distill_params(temperature: float, alpha: float) -> None:
+def check_distill_params(temperature: float, alpha: float, teacher_scale: float = 1.0) -> None:
+    if not teacher_scale > 0:
+        raise UsageError(f"distill.teacher_scale={teacher_scale!r} is not valid; it must be > 0 "
+                         "(the factor on the teacher's logits)")
     if not temperature > 0:
         raise UsageError(f"distill.temperature={temperature!r} is not valid; it must be > 0")
     if not 0.0 <= alpha <= 1.0:
@@ -92,6 +99,7 @@ class Distiller(keras.Model):
       temperature: T > 0 of the default soft loss (ignored when `soft_loss` is given).
       alpha: weight of the hard-label cross-entropy; 1 - alpha weighs the soft term.
       label_smoothing: of the hard-label term.
+      teacher_scale: c > 0, the factor on the teacher's logits (not on features).
       soft_loss: a keras.distillation.DistillationLoss (LogitsDistillation,
         FeatureDistillation, a subclass); None = SoftTargetDistillation(temperature).
         Its compute_loss(teacher_outputs, student_outputs) must return the batch's scalar
@@ -106,9 +114,10 @@ class Distiller(keras.Model):
 
     def __init__(self, student: keras.Model, teacher: Optional[keras.Model] = None,
                  temperature: float = 4.0, alpha: float = 0.1, label_smoothing: float = 0.0,
-                 soft_loss: Optional[keras.distillation.DistillationLoss] = None, **kwargs):
+                 soft_loss: Optional[keras.distillation.DistillationLoss] = None,
+                 teacher_scale: float = 1.0, **kwargs):
         super().__init__(**kwargs)
-        check_distill_params(temperature, alpha)
+        check_distill_params(temperature, alpha, teacher_scale)
         self.student = student
         self.teacher = teacher
         if teacher is not None:
@@ -136,6 +145,7 @@ class Distiller(keras.Model):
                                                        "distill.teacher_feature_layer")
             self._student_features = feature_extractor(student, s_layer,
                                                        "distill.student_feature_layer")
+        self.teacher_scale = float(teacher_scale)
         self.hard_loss_fn = SparseCrossentropy(label_smoothing)
         self.per_example_hard = SparseCrossentropy(label_smoothing, reduction=None)
         self.total_tracker = keras.metrics.Mean(name="loss")
@@ -159,16 +169,19 @@ class Distiller(keras.Model):
         or computed in inference mode, never differentiated. Features are always computed
         (carried outputs are logits only)."""
         if carried is not None and self._teacher_features is None:
-            t = ops.cast(carried, "float32")
+            t = self._scaled(ops.cast(carried, "float32"))
             return t, t
         if self.teacher is None:
             raise ValueError("Distiller without a teacher needs teacher logits in each batch")
         if self._teacher_features is not None:
             t, feats = self._teacher_features(x, training=False)
-            return (ops.stop_gradient(ops.cast(t, "float32")),
+            return (self._scaled(ops.stop_gradient(ops.cast(t, "float32"))),
                     ops.stop_gradient(ops.cast(feats, "float32")))
-        t = ops.stop_gradient(ops.cast(self.teacher(x, training=False), "float32"))
+        t = self._scaled(ops.stop_gradient(ops.cast(self.teacher(x, training=False), "float32")))
         return t, t
+
+    def _scaled(self, t):
+        return t * self.teacher_scale if self.teacher_scale != 1.0 else t
 
     def teacher_logits(self, x, carried=None):
         return self.teacher_outputs(x, carried)[0]
@@ -249,6 +262,7 @@ class Distiller(keras.Model):
             "alpha": self.alpha,
             "label_smoothing": self.label_smoothing,
             "soft_loss": keras.saving.serialize_keras_object(self.soft_loss),
+            "teacher_scale": self.teacher_scale,
             "name": self.name,
         }
 

@@ -187,6 +187,7 @@ def report_notes(config, result: dict) -> list:
              f"joint sum reduction: {config.joint_sum.reduction} of the members' logits",
              f"distillation: T = {config.distill.temperature}, hard-label weight alpha = "
              f"{config.distill.alpha}, soft loss {config.distill.get('soft_loss', 'logits')}, "
+             f"teacher logits x {config.distill.teacher_scale}, "
              f"teacher outputs {_teacher_mode(config)}",
              "figures are the last epoch's model, not the best epoch's (no selection on test)",
              f"training: {config.train.epochs} epochs, batch {config.train.batch_size}, "

@@ -74,7 +74,8 @@ def validate_ensembles(config) -> None:
     check_choice("ensemble.reduction", config.ensemble.reduction, ENSEMBLE_REDUCTIONS)
     check_positive("joint_sum.num_members", config.joint_sum.num_members, allow_zero=True)
     check_choice("joint_sum.reduction", config.joint_sum.reduction, JOINT_REDUCTIONS)
-    check_distill_params(config.distill.temperature, config.distill.alpha)
+    check_distill_params(config.distill.temperature, config.distill.alpha,
+                         config.distill.teacher_scale)
     check_choice("distill.teacher_outputs", config.distill.teacher_outputs,
                  ("auto", "on_the_fly", "cached"))
     check_positive("distill.teacher_views", config.distill.teacher_views, allow_zero=True)

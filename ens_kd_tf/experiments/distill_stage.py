@@ -118,7 +118,8 @@ def distill_stage(config, stage_dir: str, runtime: Runtime, data: ArrayDataset,
         soft_loss = make_soft_loss(config.distill)
         distiller = Distiller(student, teacher if mode == "on_the_fly" else None,
                               config.distill.temperature, config.distill.alpha,
-                              config.train.label_smoothing, soft_loss=soft_loss)
+                              config.train.label_smoothing, soft_loss=soft_loss,
+                              teacher_scale=config.distill.teacher_scale)
         distiller.compile(optimizer=make_optimizer(config.train, plan.per_epoch),
                           jit_compile=runtime.jit_compile,
                           steps_per_execution=plan.steps_per_execution)
