@@ -27,12 +27,15 @@ from ens_kd_tf.config_defaults import apply_presets, base_config
 def get_config(arg=None):
     config = base_config("views")
     config.model.name = "simple_cnn_6_2"  # the frozen model: 32, 64, 128 channels
+    # ~30 small models: XLA's compile time outweighs its gain (the tiny end-to-end test run
+    # of tests/test_views.py: 53 s CPU with XLA, 18 s without)
+    config.runtime.jit_compile = "off"
     config.views = ml_collections.ConfigDict()
     config.views.source_workdir = ""  # "" = train the model in this workdir first
     config.views.layer = "stage3_relu1"  # simple_cnn_6_2: first conv of stage 3, 128 ch, 4x4
     config.views.model = "simple_cnn_3_2"  # the new models trained on the features
     config.views.epochs = 10  # of each new model
-    config.views.seeds = 3  # new models per input (single mean +- std, and their ensemble)
+    config.views.seeds = 4  # new models per input (single mean +- std, and their ensemble)
     config.views.splits = (2, 4, 8)  # 1/s channel subsets
     config.views.groups = (2, 4, 8)  # averages over groups of g channels
     config.views.disjoint_splits = (2,)  # extra rows: ensemble over the s disjoint parts

@@ -92,14 +92,14 @@ def sample_summary(results: Sequence[dict]) -> Dict[str, object]:
     return out
 
 
-def make_row(view: ViewInput, kind: str, seeds: Sequence[int], logits: List[np.ndarray],
-             data: ArrayDataset) -> dict:
+def make_row(name: str, kind: str, channels: int, seeds: Sequence[int],
+             logits: List[np.ndarray], data: ArrayDataset) -> dict:
+    """A table row: the models' single results (mean +- sample std) and their ensemble."""
     singles = [evaluate_logits(lg, data.y_test, data.test_groups) for lg in logits]
     single = sample_summary(singles)
     ensemble = evaluate_logits(average_logits(logits), data.y_test, data.test_groups)
-    return {"name": view.name, "kind": kind, "channels": view.channels,
-            "models": len(logits), "seeds": list(seeds), "single": single,
-            "ensemble": ensemble,
+    return {"name": name, "kind": kind, "channels": channels, "models": len(logits),
+            "seeds": list(seeds), "single": single, "ensemble": ensemble,
             "gain": ensemble["accuracy"] - single["accuracy"]["mean"]}
 
 
@@ -116,17 +116,15 @@ def run(config, workdir: str, runtime: Runtime) -> dict:
     rows = []
     for view in view_inputs(channels, config):
         logits = train_on(new, workdir, runtime, features, data, view, seeds)
-        rows.append(make_row(view, view.kind, seeds, logits, data))
+        rows.append(make_row(view.name, view.kind, view.channels, seeds, logits, data))
         logging.info("views %s: single %s, ensemble %.4f", view.name,
                      rows[-1]["single"]["accuracy"], rows[-1]["ensemble"]["accuracy"])
     for s in config.views.disjoint_splits:
         logits = [train_on(new, workdir, runtime, features, data, part, [config.seed])[0]
                   for part in disjoint_parts(channels, s, config)]
-        row = make_row(ViewInput(f"disjoint 1/{s} splits", "", "disjoint", np.arange(0)),
-                       "disjoint_splits", [config.seed] * s, logits, data)
-        row.update(name=f"ensemble of the {s} disjoint 1/{s} splits (1 model each)",
-                   channels=channels // s)
-        rows.append(row)
+        rows.append(make_row(f"ensemble of the {s} disjoint 1/{s} splits (1 model each)",
+                             "disjoint_splits", channels // s, [config.seed] * s, logits,
+                             data))
     intact = {"name": f"intact {config.model.name} (seed {config.seed})", "kind": "intact",
               "test": source_results["test"]}
     checks = views_checks(intact, rows)
@@ -163,13 +161,15 @@ def table(intact: dict, rows: Sequence[dict]) -> tuple:
             + (["{} / -".format(_pct(intact["test"]["single_view"]["accuracy"]))]
                if views_col else [])]
     for r in rows:
-        single = "-" if r["kind"] == "disjoint_splits" else _pm(r["single"]["accuracy"])
-        line = [r["name"], str(r["channels"]), str(r["models"]), single,
+        # the disjoint row's models saw different inputs: no single-model figure
+        same_input = r["kind"] != "disjoint_splits"
+        line = [r["name"], str(r["channels"]), str(r["models"]),
+                _pm(r["single"]["accuracy"]) if same_input else "-",
                 _pct(r["ensemble"]["accuracy"]),
-                "-" if r["kind"] == "disjoint_splits" else f"{100 * r['gain']:+.2f}"]
+                f"{100 * r['gain']:+.2f}" if same_input else "-"]
         if views_col:
-            sv = r["single"]["single_view"]["accuracy"]["mean"]
-            line.append(f"{_pct(sv)} / {_pct(r['ensemble']['single_view']['accuracy'])}")
+            sv = _pct(r["single"]["single_view"]["accuracy"]["mean"]) if same_input else "-"
+            line.append(f"{sv} / {_pct(r['ensemble']['single_view']['accuracy'])}")
         body.append(line)
     return header, body
 
