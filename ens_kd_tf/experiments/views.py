@@ -137,7 +137,8 @@ def run(config, workdir: str, runtime: Runtime) -> dict:
     if runtime.is_chief:
         io_utils.write_text_atomic(io_utils.join(workdir, "report.md"),
                                    report_markdown(config, channels, header, body, checks))
-        io_utils.write_bytes_atomic(io_utils.join(workdir, "report.png"), bar_chart(rows))
+        io_utils.write_bytes_atomic(io_utils.join(workdir, "report.png"),
+                                    bar_chart(rows, intact["test"]["accuracy"]))
         io_utils.write_json_atomic(io_utils.join(workdir, "results.json"), result)
     return result
 
@@ -186,7 +187,9 @@ def report_markdown(config, channels: int, header, body, checks) -> str:
     return "\n".join(lines) + "\n"
 
 
-def bar_chart(rows) -> bytes:
+def bar_chart(rows, intact_accuracy: float) -> bytes:
+    """PNG: single (mean +- std) and same-input ensemble accuracy per input; the intact
+    model as a dashed line."""
     import io
 
     import matplotlib
@@ -201,6 +204,7 @@ def bar_chart(rows) -> bytes:
            yerr=[100 * r["single"]["accuracy"]["std"] for r in rows], label="single model")
     ax.bar(xs + 0.2, [100 * r["ensemble"]["accuracy"] for r in rows], 0.4,
            label="ensemble (same input)")
+    ax.axhline(100 * intact_accuracy, color="k", ls="--", lw=1, label="intact model")
     ax.set_xticks(xs, [r["name"] for r in rows])
     ax.set_ylabel("test accuracy %")
     low = min(100 * r["single"]["accuracy"]["mean"] for r in rows)
