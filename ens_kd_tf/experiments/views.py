@@ -104,6 +104,7 @@ def make_row(name: str, kind: str, channels: int, seeds: Sequence[int],
 
 
 def run(config, workdir: str, runtime: Runtime) -> dict:
+    """The whole experiment (resuming: finished models are reused); returns results.json."""
     done = summary.load_summary(workdir)
     if done:
         return done
@@ -125,18 +126,20 @@ def run(config, workdir: str, runtime: Runtime) -> dict:
         rows.append(make_row(f"ensemble of the {s} disjoint 1/{s} splits (1 model each)",
                              "disjoint_splits", channels // s, [config.seed] * s, logits,
                              data))
-    intact = {"name": f"intact {config.model.name} (seed {config.seed})", "kind": "intact",
+    source_name = source_results.get("model", config.model.name)
+    intact = {"name": f"intact {source_name} (seed {config.seed})", "kind": "intact",
               "test": source_results["test"]}
     checks = views_checks(intact, rows)
     header, body = table(intact, rows)
     result = io_utils.json_data({
-        "experiment": "views", "layer": config.views.layer, "model": config.model.name,
+        "experiment": "views", "layer": config.views.layer, "model": source_name,
         "new_model": config.views.model, "channels": channels, "intact": intact, "rows": rows,
         "predictions": checks, "table": plain_table(header, body), "std": "sample (ddof=1)",
         "complete": True})
     if runtime.is_chief:
         io_utils.write_text_atomic(io_utils.join(workdir, "report.md"),
-                                   report_markdown(config, channels, header, body, checks))
+                                   report_markdown(config, source_name, channels, header,
+                                                   body, checks))
         io_utils.write_bytes_atomic(io_utils.join(workdir, "report.png"),
                                     bar_chart(rows, intact["test"]["accuracy"]))
         io_utils.write_json_atomic(io_utils.join(workdir, "results.json"), result)
@@ -175,9 +178,9 @@ def table(intact: dict, rows: Sequence[dict]) -> tuple:
     return header, body
 
 
-def report_markdown(config, channels: int, header, body, checks) -> str:
+def report_markdown(config, source_name: str, channels: int, header, body, checks) -> str:
     lines = [f"# Fig. 6: new {config.views.model} models on frozen features of "
-             f"{config.model.name} at {config.views.layer} ({channels} channels)", "",
+             f"{source_name} at {config.views.layer} ({channels} channels)", "",
              f"Each input: {config.views.seeds} new models (seeds {config.seed}..), "
              f"{config.views.epochs} epochs each; single = mean +- sample std (ddof=1), "
              "ensemble = logit average of those models on the same input.", "",
