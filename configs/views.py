@@ -14,8 +14,9 @@ checks (printed, in report.md and results.json): the all-channels model within 1
 intact one; from all channels to 1/8 and to avg 8, single models lose > 2 std, ensembles lose
 less than singles, and the ensemble gain exceeds 2 std of the singles.
 
-Measured (the command above, 2 CPU cores under load average 17-23 from parallel jobs): 11 min
-09 s wall, 3 min 25 s CPU (user + sys). Test accuracy %, 4 models per input:
+Measured (the command above, 2 CPU cores loaded by parallel jobs): 11 min 09 s wall at load
+average 17-23 and 8 min 09 s at 14-16 (two runs from scratch, identical accuracies), 3 min
+10-25 s CPU (user + sys). Test accuracy %, 4 models per input:
   intact SimpleCNN-6-2 98.08 (single-view samples 91.12)
   all 128 ch  single 96.72 +- 0.21  ensemble 97.28
   1/2         single 96.19 +- 0.31  ensemble 97.08     avg 2  96.74 +- 0.04 / 97.47
