@@ -125,14 +125,20 @@ def validate_config(config) -> None:
 
 
 def validate_views(views) -> None:
-    for field in ("heads", "head_width", "epochs"):
+    from ens_kd_tf.models import check_model_name, model_name_forms
+
+    for field in ("seeds", "epochs"):
         check_positive(f"views.{field}", getattr(views, field))
-    check_positive("views.learning_rate", views.learning_rate)
-    for field in ("splits", "groups"):
+    for field in ("splits", "groups", "disjoint_splits"):
         for value in getattr(views, field):
-            if int(value) < 2:
+            if not isinstance(value, int) or int(value) < 2:
                 raise UsageError(f"views.{field} entry {value!r} is not valid; entries must "
                                  "be integers >= 2")
     if not views.layer:
         raise UsageError("views.layer is empty; name the layer to cut the model at (e.g. "
-                         "stage2_relu2 for simple_cnn, group2_block1_add for wrn)")
+                         "stage3_relu1 for simple_cnn, group2_block1_add for wrn)")
+    try:
+        check_model_name(views.model)
+    except UsageError:
+        raise UsageError(f"views.model={views.model!r} is not a model of the zoo; valid "
+                         f"forms: {', '.join(model_name_forms())}") from None

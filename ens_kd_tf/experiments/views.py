@@ -1,171 +1,198 @@
-"""Evidence of multiple views in learned features (PAPER.md Figure 6, configs/views.py).
+"""Evidence of multiple views in learned features, as PAPER.md Figure 6 ran it (configs/views.py).
 
 A trained model (member seed `seed` of views.source_workdir; trained here first when that is
-empty) is frozen and cut at layer views.layer. Its features on the train and test sets are
-computed once and cached in <workdir>/features.npz. Small new heads are then trained on:
-  all        every channel (views.heads seeds);
-  split 1/s  s disjoint random channel subsets of 1/s of the channels, one head each;
-  avg g      channels averaged over consecutive groups of g (views.heads seeds).
-Each variant reports its single heads (mean +- std) and the ensemble of its heads (logit
-average). If a fraction of the channels, or a coarse average of them, still classifies well
-and ensembling heads on different subsets adds accuracy, the features hold several views.
+empty) is frozen and cut at layer views.layer; its features are cached (view_inputs.py). New
+models of the zoo (views.model, e.g. a small CNN as deep as the rest of the network) are then
+trained from scratch with the zoo's own trainer (train.py, the config's optimizer and
+schedule, views.epochs epochs) on each input: all channels, a 1/s subset of them, or their
+averages over groups of g. For each input, views.seeds models differ only in their seed; the
+row gives the single models (mean +- sample std, ddof=1) and the ensemble of those models
+(logit average), all trained on that SAME input. An extra row per views.disjoint_splits entry s
+ensembles one model on each of the s disjoint 1/s parts (together they see every channel; a
+different experiment, kept for comparison).
+
+Workdir: features.npz, members/seed_<seed>/ (the frozen model, when trained here),
+inputs/<input>/seed_<n>/ (each new model, a resumable train stage), report.md, report.png,
+results.json (last).
 """
 
 from __future__ import annotations
 
-from typing import List
+import copy
+from typing import Dict, List, Sequence
 
 import keras
 import numpy as np
-import tensorflow as tf
 from absl import logging
 
 from ens_kd_tf import io_utils
-from ens_kd_tf.errors import UsageError
-from ens_kd_tf.evaluate import average_logits, evaluate_logits, summarize_members
+from ens_kd_tf.data import ArrayDataset
+from ens_kd_tf.evaluate import average_logits, evaluate_logits
 from ens_kd_tf.experiments import summary
-from ens_kd_tf.experiments.members import load_member_models, require_members, train_members
-from ens_kd_tf.experiments.stages import load_data
+from ens_kd_tf.experiments.stages import (TEST_LOGITS, load_data, model_kwargs,
+                                          train_classifier, with_seed)
+from ens_kd_tf.experiments.view_inputs import (ViewInput, cached_features, disjoint_parts,
+                                               feature_extractor, source_model_results,
+                                               view_dataset, view_inputs)
+from ens_kd_tf.experiments.views_checks import views_checks
+from ens_kd_tf.models import build_model
+from ens_kd_tf.models.layers import Standardize
 from ens_kd_tf.report import markdown_table, plain_table
 from ens_kd_tf.strategy import Runtime
 
-FEATURES = "features.npz"
+__all__ = ["run", "feature_extractor", "sample_summary", "table"]
 
 
-def feature_extractor(model: keras.Model, layer: str) -> keras.Model:
-    """raw inputs -> the output of `layer` (searched in the model and its nested models)."""
-    nested = [m for m in model.layers if isinstance(m, keras.Model)]
-    for net in nested + [model]:
-        names = [x.name for x in net.layers]
-        if layer in names:
-            trunk = keras.Model(net.inputs, net.get_layer(layer).output)
-            if net is model:
-                return trunk
-            inputs = keras.Input(model.inputs[0].shape[1:])
-            x = inputs
-            for pre in model.layers[1:model.layers.index(net)]:
-                x = pre(x)  # e.g. the classifier's Standardize
-            return keras.Model(inputs, trunk(x))
-    names = [x.name for net in nested + [model] for x in net.layers
-             if len(x.output.shape) >= 2 and not isinstance(x, keras.layers.InputLayer)]
-    raise UsageError(f"views.layer={layer!r} is not a layer of the model; choose from "
-                     f"{names}")
+def new_model_config(config):
+    """The config the new models train with: views.model for views.epochs epochs, the rest
+    (optimizer, schedule, batch, weight decay) as the frozen model's."""
+    c = copy.deepcopy(config)
+    c.unlock()
+    c.model.name = config.views.model
+    c.train.epochs = config.views.epochs
+    c.train.eval_every_epochs = config.views.epochs  # evaluate once, at the end
+    c.export_saved_models = False
+    c.lock()
+    return c
 
 
-def cached_features(config, workdir: str, runtime: Runtime, data) -> dict:
-    """{"train": [N, ...], "test": [M, ...]} features, computed once and kept on disk."""
-    path = io_utils.join(workdir, FEATURES)
-    if tf.io.gfile.exists(path):
-        return io_utils.read_arrays(path)
-    source = config.views.source_workdir or workdir
-    if not config.views.source_workdir:
-        train_members(config, workdir, runtime, data, [config.seed])
-    seed = require_members(source, data, [config.seed])[0]
-    model = load_member_models(source, [seed])[0][0]
-    trunk = feature_extractor(model, config.views.layer)
-    batch = config.train.batch_size
-    features = {"train": trunk.predict(data.x_train, batch_size=batch, verbose=0),
-                "test": trunk.predict(data.x_test, batch_size=batch, verbose=0)}
-    if runtime.is_chief:
-        io_utils.write_arrays_atomic(path, features)
-    logging.info("cached %s features %s", config.views.layer, features["train"].shape[1:])
-    return features
+def build_on_features(config, data: ArrayDataset) -> keras.Model:
+    """Features [B, ..., c] -> standardised per channel -> zoo model -> logits [B, k]."""
+    info = data.info
+    keras.utils.set_random_seed(config.seed)
+    inputs = keras.Input(info.input_shape, name="features")
+    net = build_model(config.model.name, info.num_classes, info.input_shape,
+                      **model_kwargs(config))
+    logits = net(Standardize(info.mean, info.std, name="standardize")(inputs))
+    return keras.Model(inputs, logits, name=f"{config.model.name}_on_features")
 
 
-def variants(channels: int, config) -> List[tuple]:
-    """(name, [channel index arrays, one per head] or group size) for every variant."""
-    rng = np.random.default_rng(config.seed)
-    out = [("all", [np.arange(channels)] * config.views.heads, 1)]
-    for s in config.views.splits:
-        if channels % s:
-            raise UsageError(f"views.splits entry {s} does not divide the {channels} "
-                             f"channels of layer {config.views.layer!r}")
-        perm = rng.permutation(channels)
-        out.append((f"split 1/{s}", list(perm.reshape(s, -1)), 1))
-    for g in config.views.groups:
-        if channels % g:
-            raise UsageError(f"views.groups entry {g} does not divide the {channels} "
-                             f"channels of layer {config.views.layer!r}")
-        out.append((f"avg {g}", [np.arange(channels)] * config.views.heads, g))
+def train_on(config, workdir: str, runtime: Runtime, features: dict, data: ArrayDataset,
+             view: ViewInput, seeds: Sequence[int]) -> List[np.ndarray]:
+    """Trains (or reuses) one new model per seed on `view`; returns their test logits."""
+    vdata = view_dataset(features, data, view, config.views.layer)
+    logits = []
+    for seed in seeds:
+        stage = io_utils.join(workdir, "inputs", view.slug, f"seed_{seed}")
+        train_classifier(with_seed(config, seed), stage, runtime, vdata, build=build_on_features)
+        logits.append(io_utils.read_array(io_utils.join(stage, TEST_LOGITS)))
+    return logits
+
+
+def sample_summary(results: Sequence[dict]) -> Dict[str, object]:
+    """Mean and sample std (ddof=1; 0 for one value) of each metric over models' results."""
+    out: Dict[str, object] = {}
+    for key, value in results[0].items():
+        if isinstance(value, dict):
+            out[key] = sample_summary([r[key] for r in results])
+        else:
+            values = np.asarray([r[key] for r in results], np.float64)
+            out[key] = {"mean": float(values.mean()),
+                        "std": float(values.std(ddof=1)) if values.size > 1 else 0.0}
     return out
 
 
-def _select(x: np.ndarray, index: np.ndarray, group: int) -> np.ndarray:
-    x = x[..., index]
-    if group > 1:
-        x = x.reshape(x.shape[:-1] + (-1, group)).mean(-1)
-    return x
-
-
-def head(input_shape, num_classes: int, width: int) -> keras.Model:
-    """A small head: [conv3x3 | dense](width) + ReLU, global average pool, dense."""
-    inputs = keras.Input(input_shape)
-    if len(input_shape) == 3:
-        x = keras.layers.Conv2D(width, 3, padding="same", activation="relu")(inputs)
-        x = keras.layers.GlobalAveragePooling2D()(x)
-    else:
-        x = keras.layers.Dense(width, activation="relu")(inputs)
-        if len(input_shape) == 2:
-            x = keras.layers.GlobalAveragePooling1D()(x)
-    return keras.Model(inputs, keras.layers.Dense(num_classes, dtype="float32")(x))
-
-
-def train_head(config, runtime: Runtime, x_train, y_train, x_test, seed: int) -> np.ndarray:
-    """Trains one head; returns its test logits [M, k]."""
-    keras.utils.set_random_seed(seed)
-    v = config.views
-    with runtime.strategy.scope():
-        model = head(x_train.shape[1:], int(y_train.max()) + 1, v.head_width)
-        model.compile(keras.optimizers.Adam(v.learning_rate),
-                      keras.losses.SparseCategoricalCrossentropy(from_logits=True),
-                      jit_compile=runtime.jit_compile)
-    model.fit(x_train, y_train, batch_size=config.train.batch_size, epochs=v.epochs,
-              verbose=0, shuffle=True)
-    return model.predict(x_test, batch_size=config.train.batch_size, verbose=0)
-
-
-def table(rows) -> tuple:
-    header = ("features", "channels", "heads", "single acc %", "ensemble acc %")
-    body = [[r["name"], str(r["channels"]), str(r["heads"]),
-             f"{100 * r['single']['mean']:.2f} +- {100 * r['single']['std']:.2f}",
-             f"{100 * r['ensemble']:.2f}"] for r in rows]
-    return header, body
+def make_row(name: str, kind: str, channels: int, seeds: Sequence[int],
+             logits: List[np.ndarray], data: ArrayDataset) -> dict:
+    """A table row: the models' single results (mean +- sample std) and their ensemble."""
+    singles = [evaluate_logits(lg, data.y_test, data.test_groups) for lg in logits]
+    single = sample_summary(singles)
+    ensemble = evaluate_logits(average_logits(logits), data.y_test, data.test_groups)
+    return {"name": name, "kind": kind, "channels": channels, "models": len(logits),
+            "seeds": list(seeds), "single": single, "ensemble": ensemble,
+            "gain": ensemble["accuracy"] - single["accuracy"]["mean"]}
 
 
 def run(config, workdir: str, runtime: Runtime) -> dict:
+    """The whole experiment (resuming: finished models are reused); returns results.json."""
     done = summary.load_summary(workdir)
     if done:
         return done
     data = load_data(config)
-    feats = cached_features(config, workdir, runtime, data)
+    source, source_results = source_model_results(config, workdir, runtime, data)
+    features = cached_features(config, workdir, source, data, runtime)
+    channels = int(features["train"].shape[-1])
+    new = new_model_config(config)
+    seeds = [config.seed + i for i in range(config.views.seeds)]
     rows = []
-    for name, indices, group in variants(feats["train"].shape[-1], config):
-        logits = [train_head(config, runtime, _select(feats["train"], idx, group),
-                             data.y_train, _select(feats["test"], idx, group),
-                             config.seed + 1000 * h)
-                  for h, idx in enumerate(indices)]
-        singles = [evaluate_logits(lg, data.y_test) for lg in logits]
-        rows.append({"name": name, "channels": int(len(indices[0]) // group),
-                     "heads": len(logits),
-                     "single": summarize_members(singles)["accuracy"],
-                     "ensemble": evaluate_logits(average_logits(logits), data.y_test)
-                     ["accuracy"]})
-        logging.info("views %s: %s", name, rows[-1])
-    result = io_utils.json_data({"experiment": "views", "layer": config.views.layer,
-                                 "model": config.model.name, "rows": rows,
-                                 "table": plain_table(*table(rows)), "complete": True})
+    for view in view_inputs(channels, config):
+        logits = train_on(new, workdir, runtime, features, data, view, seeds)
+        rows.append(make_row(view.name, view.kind, view.channels, seeds, logits, data))
+        logging.info("views %s: single %s, ensemble %.4f", view.name,
+                     rows[-1]["single"]["accuracy"], rows[-1]["ensemble"]["accuracy"])
+    for s in config.views.disjoint_splits:
+        logits = [train_on(new, workdir, runtime, features, data, part, [config.seed])[0]
+                  for part in disjoint_parts(channels, s, config)]
+        rows.append(make_row(f"ensemble of the {s} disjoint 1/{s} splits (1 model each)",
+                             "disjoint_splits", channels // s, [config.seed] * s, logits,
+                             data))
+    source_name = source_results.get("model", config.model.name)
+    intact = {"name": f"intact {source_name} (seed {config.seed})", "kind": "intact",
+              "test": source_results["test"]}
+    checks = views_checks(intact, rows)
+    header, body = table(intact, rows)
+    result = io_utils.json_data({
+        "experiment": "views", "layer": config.views.layer, "model": source_name,
+        "new_model": config.views.model, "channels": channels, "intact": intact, "rows": rows,
+        "predictions": checks, "table": plain_table(header, body), "std": "sample (ddof=1)",
+        "complete": True})
     if runtime.is_chief:
-        header, body = table(rows)
-        io_utils.write_text_atomic(
-            io_utils.join(workdir, "report.md"),
-            f"# Heads on frozen features of {config.model.name} at {config.views.layer}\n\n"
-            f"{markdown_table(header, body)}\n")
-        io_utils.write_bytes_atomic(io_utils.join(workdir, "report.png"), bar_chart(rows))
+        io_utils.write_text_atomic(io_utils.join(workdir, "report.md"),
+                                   report_markdown(config, source_name, channels, header,
+                                                   body, checks))
+        io_utils.write_bytes_atomic(io_utils.join(workdir, "report.png"),
+                                    bar_chart(rows, intact["test"]["accuracy"]))
         io_utils.write_json_atomic(io_utils.join(workdir, "results.json"), result)
     return result
 
 
-def bar_chart(rows) -> bytes:
+def _pct(x: float) -> str:
+    return f"{100 * x:.2f}"
+
+
+def _pm(summary_: dict) -> str:
+    return f"{_pct(summary_['mean'])} +- {_pct(summary_['std'])}"
+
+
+def table(intact: dict, rows: Sequence[dict]) -> tuple:
+    """(header, body) of the result table; single-view columns when the data has them."""
+    views_col = "single_view" in intact["test"]
+    header = ["input", "channels", "models", "single acc % (mean +- std)", "ensemble acc %",
+              "ensemble gain"]
+    if views_col:
+        header += ["single-view: single / ensemble %"]
+    body = [[intact["name"], "-", "1", _pct(intact["test"]["accuracy"]), "-", "-"]
+            + (["{} / -".format(_pct(intact["test"]["single_view"]["accuracy"]))]
+               if views_col else [])]
+    for r in rows:
+        # the disjoint row's models saw different inputs: no single-model figure
+        same_input = r["kind"] != "disjoint_splits"
+        line = [r["name"], str(r["channels"]), str(r["models"]),
+                _pm(r["single"]["accuracy"]) if same_input else "-",
+                _pct(r["ensemble"]["accuracy"]),
+                f"{100 * r['gain']:+.2f}" if same_input else "-"]
+        if views_col:
+            sv = _pct(r["single"]["single_view"]["accuracy"]["mean"]) if same_input else "-"
+            line.append(f"{sv} / {_pct(r['ensemble']['single_view']['accuracy'])}")
+        body.append(line)
+    return header, body
+
+
+def report_markdown(config, source_name: str, channels: int, header, body, checks) -> str:
+    lines = [f"# Fig. 6: new {config.views.model} models on frozen features of "
+             f"{source_name} at {config.views.layer} ({channels} channels)", "",
+             f"Each input: {config.views.seeds} new models (seeds {config.seed}..), "
+             f"{config.views.epochs} epochs each; single = mean +- sample std (ddof=1), "
+             "ensemble = logit average of those models on the same input.", "",
+             markdown_table(header, body), "", "## Checks", ""]
+    lines += [f"- {'holds' if c['holds'] else 'does NOT hold'}: {c['claim']} ({c['measured']})"
+              for c in checks]
+    return "\n".join(lines) + "\n"
+
+
+def bar_chart(rows, intact_accuracy: float) -> bytes:
+    """PNG: single (mean +- std) and same-input ensemble accuracy per input; the intact
+    model as a dashed line."""
     import io
 
     import matplotlib
@@ -173,14 +200,19 @@ def bar_chart(rows) -> bytes:
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
+    rows = [r for r in rows if r["kind"] != "disjoint_splits"]
     fig, ax = plt.subplots(figsize=(1.2 * len(rows) + 2, 3.5))
     xs = np.arange(len(rows))
-    ax.bar(xs - 0.2, [100 * r["single"]["mean"] for r in rows], 0.4,
-           yerr=[100 * r["single"]["std"] for r in rows], label="single head")
-    ax.bar(xs + 0.2, [100 * r["ensemble"] for r in rows], 0.4, label="ensemble of heads")
+    ax.bar(xs - 0.2, [100 * r["single"]["accuracy"]["mean"] for r in rows], 0.4,
+           yerr=[100 * r["single"]["accuracy"]["std"] for r in rows], label="single model")
+    ax.bar(xs + 0.2, [100 * r["ensemble"]["accuracy"] for r in rows], 0.4,
+           label="ensemble (same input)")
+    ax.axhline(100 * intact_accuracy, color="k", ls="--", lw=1, label="intact model")
     ax.set_xticks(xs, [r["name"] for r in rows])
     ax.set_ylabel("test accuracy %")
-    ax.legend()
+    low = min(100 * r["single"]["accuracy"]["mean"] for r in rows)
+    ax.set_ylim(max(0.0, low - 10), 100)
+    ax.legend(loc="lower left")
     fig.tight_layout()
     buf = io.BytesIO()
     fig.savefig(buf, format="png", dpi=100)
