@@ -38,6 +38,10 @@ def _gain_cell(gain) -> str:
     return "" if gain is None else f"{gain:+.2f}"
 
 
+GAIN_NOTE = ("gain = student minus the plain model of its own seed (same init, data order and "
+             "budget), in accuracy points; +- = sample std (ddof=1) over seeds")
+
+
 def _has_seeds(rows: Sequence[Mapping]) -> bool:
     return any(r.get("seed") is not None or r.get("seeds") for r in rows)
 
@@ -50,7 +54,7 @@ def result_header(rows: Sequence[Mapping], groups: Sequence[str] = ()) -> list:
     """The header of result_rows: seed and gain columns only when some row has them."""
     return (["model"] + (["seed"] if _has_seeds(rows) else [])
             + ["test acc %"]
-            + (["gain vs same-seed scratch (points)"] if _has_gain(rows) else [])
+            + (["gain vs same-seed scratch"] if _has_gain(rows) else [])
             + ["NLL", "ECE"] + [f"{g} acc %" for g in groups])
 
 
@@ -80,8 +84,9 @@ def plain_table(header: Sequence[str], body: Sequence[Sequence[str]]) -> str:
 
 def format_table(rows: Sequence[Mapping], groups: Sequence[str] = ()) -> str:
     """A plain-text table of `rows` (each: name, accuracy, nll, ece, optional seed(s), gain
-    and groups)."""
-    return plain_table(result_header(rows, groups), result_rows(rows, groups))
+    and groups), with a footnote on the gain column when there is one."""
+    table = plain_table(result_header(rows, groups), result_rows(rows, groups))
+    return table + ("\n" + GAIN_NOTE if _has_gain(rows) else "")
 
 
 def markdown_table(header: Sequence[str], body: Sequence[Sequence[str]]) -> str:
@@ -228,6 +233,8 @@ def report_notes(config, result: dict) -> list:
              f"{config.train.optimizer} lr {config.train.learning_rate} "
              f"({config.train.schedule}), weight decay {config.train.weight_decay} "
              f"({config.train.weight_decay_mode})"]
+    if _has_gain(result["rows"]):
+        notes.append(GAIN_NOTE)
     for p in result.get("predictions", ()):
         verdict = "holds" if p["holds"] else "does NOT hold"
         notes.append(f"prediction: {p['claim']}: {verdict} ({p['measured']})")

@@ -165,3 +165,25 @@ def test_saved_kernel_model_loads_in_a_fresh_process(tmp_path):
         "print('loaded')\n")
     proc = run_python(code)
     assert proc.returncode == 0 and "loaded" in proc.stdout, proc.stderr[-2000:]
+
+
+@pytest.mark.parametrize("arg,name,data", [
+    (None, "simple_cnn_6_1_ntk", "multiview_images"),
+    ("cifar10", "simple_cnn_10_3_ntk", "cifar10"),
+    ("cifar10,resnet10_2_ntk", "resnet10_2_ntk", "cifar10"),  # the cifar preset set wrn_28_10
+    ("resnet10_4_ntkp,cifar100", "resnet10_4_ntkp", "cifar100"),
+    ("cifar100,wrn_16_4_gp,tpu", "wrn_16_4_gp", "cifar100"),
+])
+def test_kernels_config_keeps_the_model_preset(arg, name, data):
+    from conftest import load_config_module
+
+    config = load_config_module("kernels").get_config(arg)
+    assert (config.model.name, config.data.name) == (name, data)
+
+
+def test_kernels_config_rejects_a_network_preset():
+    from conftest import load_config_module
+    from ens_kd_tf.errors import UsageError
+
+    with pytest.raises(UsageError, match="model.name='wrn_16_4' is not a kernel model"):
+        load_config_module("kernels").get_config("cifar10,wrn_16_4")
