@@ -15,8 +15,22 @@ a plain model of its own seed. Expected message (PAPER.md): the ensemble helps b
 the sum helps as much, and neither KD nor SD beats a plain model of the same seed.
 
 Convergence on the built-in data (the default): a linearized model trained with
-cross-entropy + L2 on W - W0 is a convex problem, so "converged" is well defined: the train
-loss reaches the regularised optimum. {CONVERGENCE}
+cross-entropy + L2 on W - W0 is a convex problem, so "converged" means the train loss has
+reached the regularised optimum. Measured for one member (seed 0) with
+  python -m ens_kd_tf.main --config=configs/single.py:simple_cnn_6_1_ntk --workdir=DIR \
+      --config.train.learning_rate=LR --config.train.weight_decay=WD --config.train.epochs=E
+(last-epoch mean train loss incl. L2 / train accuracy / test accuracy):
+  old default LR 0.05, WD 5e-4, E 10:  1.402 / 63.9 % / 43.6 %, loss still falling 0.8 %/epoch
+  LR 0.2, WD 5e-4, E 20:               0.672 / 94.7 % / 51.8 %, still falling 0.2 %/epoch
+  LR 0.2, WD 5e-3, E 20 (this config): 1.454 / 82.5 % / 48.9 %
+  LR 0.2, WD 5e-3, E 40:               1.444 / 83.1 % / 49.5 %  (the 20-epoch loss is within
+                                       0.7 % of it: converged)
+  LR 0.05 or 0.1, WD 5e-3, E 15, and Adam 3e-3, WD 5e-4, E 20: slower (not converged).
+The weak ridge (5e-4) cannot be reached within a CPU budget (its optimum is near
+interpolation); the stronger ridge 5e-3 is the problem this config solves to convergence.
+Each model's final train metrics are in its results.json (fit.last_epoch). One model took
+4 min on 2 cores at load average ~20-25 (parallel jobs; measured); a run trains 9
+model-equivalents (3 members, a sum of 3, KD, its same-seed scratch, SD).
 """
 
 from ens_kd_tf.config_defaults import apply_presets, base_config, preset_model_name
@@ -30,12 +44,12 @@ def get_config(arg=None):
     config = base_config("paper")
     config.model.name = "simple_cnn_6_1_ntk"
     config.ensemble.num_members = 3
-    # convergence on the built-in data (measured, see the docstring)
-    config.train.epochs = 20
-    config.train.learning_rate = 0.2
-    config.train.weight_decay = 5e-3
-    config.train.eval_every_epochs = 20  # test only at the end: evaluation costs ~2 epochs
     config = apply_presets(config, arg)
+    if "cifar" not in config.data.name:  # converged on the built-in data (see the docstring)
+        config.train.epochs = 20
+        config.train.learning_rate = 0.2
+        config.train.weight_decay = 5e-3
+        config.train.eval_every_epochs = 20  # test only at the end: it costs ~2 epochs
     # The cifar presets set the paper's network (wrn_28_10): a model named among the presets
     # wins wherever it stands, else the CIFAR default kernel row.
     named = preset_model_name(arg)
