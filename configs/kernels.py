@@ -2,8 +2,9 @@ r"""A row of PAPER.md Table 2: single, ensemble, sum, KD and SD for a neural-ker
 
 Built-in data (offline):
   python -m ens_kd_tf.main --config=configs/kernels.py --workdir=/tmp/kernels
-Measured (2 cores, 30 min 25 s at load average 13-25 from parallel jobs; the last stages ran
-at ~70 s per model, so ~12 min is expected on an idle machine, not measured): single
+Measured (2 cores, 30 min 25 s at load average 13-25 from parallel jobs: the 15-min target
+could not be checked on an idle machine; members trained in 251-317 s each at load ~20-25,
+the KD / scratch / SD models in 68-86 s each at load ~15): single
 49.17 +- 1.61 (sample std), ensemble 68.95, sum 65.95, KD 41.00 (same-seed scratch 43.88,
 gain -2.88), SD 39.52 (same-seed scratch 50.90, gain -11.38) %. Holds: ensemble and sum gain,
 KD within max(2 std, 1 point) of its scratch. Does NOT hold: SD is 11.4 points BELOW its
