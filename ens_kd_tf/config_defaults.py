@@ -184,6 +184,13 @@ PRESETS = {
 }
 
 
+def preset_model_name(arg: str | None) -> str:
+    """The zoo model named among the presets of `arg` (the last one), or "" if none."""
+    tokens = [t.strip() for t in (arg or "").split(",") if t.strip()]
+    models = [t for t in tokens if t not in PRESETS]
+    return models[-1] if models else ""
+
+
 def apply_presets(c: ml_collections.ConfigDict, arg: str | None) -> ml_collections.ConfigDict:
     """Applies comma-separated presets: dataset/hardware names from PRESETS, or a zoo model
     name (e.g. "wrn_28_2") that sets model.name."""

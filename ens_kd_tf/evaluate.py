@@ -85,9 +85,9 @@ def disagreement(member_logits: Sequence[np.ndarray]) -> float:
 
 
 def mean_std(values: Sequence[float]) -> Dict[str, float]:
-    """{"mean", "std"} (population std over seeds; 0 for a single value)."""
+    """{"mean", "std"}: the sample std over seeds (ddof=1; 0 for a single value)."""
     arr = np.asarray(values, np.float64)
-    return {"mean": float(arr.mean()), "std": float(arr.std()) if arr.size > 1 else 0.0}
+    return {"mean": float(arr.mean()), "std": float(arr.std(ddof=1)) if arr.size > 1 else 0.0}
 
 
 def summarize_members(member_results: Sequence[Mapping]) -> Dict[str, object]:

@@ -15,7 +15,9 @@ from typing import Sequence
 import keras
 import tensorflow as tf
 
-from ens_kd_tf import io_utils
+# imported for their registration of serializable classes, so load_keras reads any of our
+# models in a fresh process
+from ens_kd_tf import ensemble, io_utils, models  # noqa: F401
 from ens_kd_tf.errors import storage_error
 
 
@@ -61,9 +63,12 @@ def save_keras_atomic(model: keras.Model, path: str) -> None:
 
 
 def load_keras(path: str) -> keras.Model:
-    """Loads a .keras file with safe_mode (no arbitrary code), from local disk or gs://."""
-    from ens_kd_tf.models import layers  # noqa: F401  (registers our serializable layers)
+    """Loads a .keras file with safe_mode (no arbitrary code), from local disk or gs://.
 
+    Any model this package saves loads in a fresh process: this module imports the zoo and
+    the ensemble module, whose imports register every serializable class (layers,
+    kernels.Linearized, CombineLogits).
+    """
     with tempfile.TemporaryDirectory() as local:
         tmp = os.path.join(local, "model.keras")
         tf.io.gfile.copy(path, tmp, overwrite=True)

@@ -21,12 +21,53 @@ def percent(value) -> object:
     return None if value is None else 100 * value
 
 
+def _seeds_cell(row: Mapping) -> str:
+    """A row's seed, or its seeds ("0-4" for a run of consecutive seeds)."""
+    if row.get("seed") is not None:
+        return str(row["seed"])
+    seeds = list(row.get("seeds") or ())
+    if len(seeds) > 2 and seeds == list(range(seeds[0], seeds[0] + len(seeds))):
+        return f"{seeds[0]}-{seeds[-1]}"
+    return ",".join(str(s) for s in seeds)
+
+
+def _gain_cell(gain) -> str:
+    """Student minus same-seed scratch, in points (or mean +- std over repeats)."""
+    if isinstance(gain, Mapping):
+        return f"{gain['mean']:+.2f} +- {gain['std']:.2f}"
+    return "" if gain is None else f"{gain:+.2f}"
+
+
+GAIN_NOTE = ("gain = student minus the plain model of its own seed (same init, data order and "
+             "budget), in accuracy points; +- = sample std (ddof=1) over seeds")
+
+
+def _has_seeds(rows: Sequence[Mapping]) -> bool:
+    return any(r.get("seed") is not None or r.get("seeds") for r in rows)
+
+
+def _has_gain(rows: Sequence[Mapping]) -> bool:
+    return any("gain" in r for r in rows)
+
+
+def result_header(rows: Sequence[Mapping], groups: Sequence[str] = ()) -> list:
+    """The header of result_rows: seed and gain columns only when some row has them."""
+    return (["model"] + (["seed"] if _has_seeds(rows) else [])
+            + ["test acc %"]
+            + (["gain vs same-seed scratch"] if _has_gain(rows) else [])
+            + ["NLL", "ECE"] + [f"{g} acc %" for g in groups])
+
+
 def result_rows(rows: Sequence[Mapping], groups: Sequence[str] = ()) -> list:
-    """Table rows: name, accuracy %, NLL, ECE, and accuracy % of each test group."""
+    """Table rows: name, seed(s), accuracy %, a student's gain over its same-seed scratch
+    model, NLL, ECE, and accuracy % of each test group (columns as result_header)."""
+    seeds, gains = _has_seeds(rows), _has_gain(rows)
     table = []
     for row in rows:
-        cells = [row["name"], _cell(percent(row.get("accuracy")), 2), _cell(row.get("nll")),
-                 _cell(row.get("ece"))]
+        cells = [row["name"]] + ([_seeds_cell(row)] if seeds else [])
+        cells.append(_cell(percent(row.get("accuracy")), 2))
+        cells += [_gain_cell(row.get("gain"))] if gains else []
+        cells += [_cell(row.get("nll")), _cell(row.get("ece"))]
         for g in groups:
             cells.append(_cell(percent((row.get(g) or {}).get("accuracy")), 2))
         table.append(cells)
@@ -42,9 +83,10 @@ def plain_table(header: Sequence[str], body: Sequence[Sequence[str]]) -> str:
 
 
 def format_table(rows: Sequence[Mapping], groups: Sequence[str] = ()) -> str:
-    """A plain-text table of `rows` (each: name, accuracy, nll, ece, optional groups)."""
-    header = ["model", "test acc %", "NLL", "ECE"] + [f"{g} acc %" for g in groups]
-    return plain_table(header, result_rows(rows, groups))
+    """A plain-text table of `rows` (each: name, accuracy, nll, ece, optional seed(s), gain
+    and groups), with a footnote on the gain column when there is one."""
+    table = plain_table(result_header(rows, groups), result_rows(rows, groups))
+    return table + ("\n" + GAIN_NOTE if _has_gain(rows) else "")
 
 
 def markdown_table(header: Sequence[str], body: Sequence[Sequence[str]]) -> str:
@@ -124,8 +166,8 @@ def table1_markdown(result: dict) -> str:
 
 def detail_markdown(result: dict) -> str:
     groups = result.get("groups", ())
-    header = ["model", "test acc %", "NLL", "ECE"] + [f"{g} acc %" for g in groups]
-    return markdown_table(header, result_rows(result["rows"], groups))
+    return markdown_table(result_header(result["rows"], groups),
+                          result_rows(result["rows"], groups))
 
 
 def bar_chart_png(result: dict) -> bytes:
@@ -194,6 +236,8 @@ def report_notes(config, result: dict) -> list:
              f"{config.train.optimizer} lr {config.train.learning_rate} "
              f"({config.train.schedule}), weight decay {config.train.weight_decay} "
              f"({config.train.weight_decay_mode})"]
+    if _has_gain(result["rows"]):
+        notes.append(GAIN_NOTE)
     for p in result.get("predictions", ()):
         verdict = "holds" if p["holds"] else "does NOT hold"
         notes.append(f"prediction: {p['claim']}: {verdict} ({p['measured']})")

@@ -96,7 +96,9 @@ def fit_resumable(
         [N, V, ...] (see data/pipeline.train_batches).
 
     Returns:
-      {"steps": total steps, "resumed_from": step, "train_seconds": seconds in this call}.
+      {"steps": total steps, "resumed_from": step, "train_seconds": seconds in this call,
+       "last_epoch": the final epoch's mean train metrics, e.g. loss, accuracy (when this
+       call trained)}.
     """
     train = config.train
     with runtime.strategy.scope():
@@ -127,9 +129,14 @@ def fit_resumable(
                                view_extras)
         if keras_compat.is_multi_worker(runtime.strategy):
             keras_compat.build_from_spec(model, stream.element_spec)
-        model.fit(stream, epochs=epochs, initial_epoch=initial_epoch, steps_per_epoch=steps,
-                  validation_data=eval_data, validation_freq=train.eval_every_epochs,
-                  callbacks=callbacks, verbose=config.runtime.verbose, shuffle=False)
+        history = model.fit(stream, epochs=epochs, initial_epoch=initial_epoch,
+                            steps_per_epoch=steps, validation_data=eval_data,
+                            validation_freq=train.eval_every_epochs, callbacks=callbacks,
+                            verbose=config.runtime.verbose, shuffle=False)
+        # the last epoch's running train metrics (loss includes regularisation): the
+        # convergence record of configs/kernels.py
+        summary["last_epoch"] = {k: float(v[-1]) for k, v in history.history.items()
+                                 if v and not k.startswith("val_")}
 
     t0 = time.time()
     epoch, offset = divmod(start, plan.per_epoch)

@@ -21,9 +21,29 @@ def test_paper_pipeline_runs_every_stage_and_skips_them_on_rerun(tmp_path, cpu_r
     workdir = str(tmp_path / "paper")
     summary = paper.run(config, workdir, cpu_runtime)
     kinds = [r["kind"] for r in summary["rows"]]
-    assert kinds == ["single", "ensemble", "sum", "kd", "sd"]
-    for stage in ("members/seed_0", "members/seed_1", "ensemble", "joint_sum", "kd", "sd"):
+    assert kinds == ["single", "ensemble", "sum", "kd", "scratch_same_seed", "sd",
+                     "scratch_same_seed"]
+    for stage in ("members/seed_0", "members/seed_1", "ensemble", "joint_sum", "kd",
+                  "scratch/seed_2", "sd"):
         assert os.path.exists(os.path.join(workdir, stage, "results.json")), stage
+    # each student is compared with a plain model of its own seed: KD's (seed + L = 2) is
+    # trained in scratch/, SD's (seed + 1) is member seed_1, reused rather than retrained
+    assert not os.path.exists(os.path.join(workdir, "scratch", "seed_1"))
+    by_name = {r["name"]: r for r in summary["rows"]}
+    kd_row, sd_row = summary["rows"][3], summary["rows"][5]
+    kd_scratch = by_name["scratch, same seed as KD student"]
+    sd_scratch = by_name["scratch, same seed as SD student"]
+    assert (kd_row["seed"], kd_scratch["seed"], sd_row["seed"], sd_scratch["seed"]) == (
+        2, 2, 1, 1)
+    member_1 = json.load(open(os.path.join(workdir, "members/seed_1/results.json")))
+    assert sd_scratch["accuracy"] == member_1["test"]["accuracy"]
+    assert kd_row["gain"] == pytest.approx(
+        100 * (kd_row["accuracy"] - kd_scratch["accuracy"]))
+    assert sd_row["gain"] == pytest.approx(
+        100 * (sd_row["accuracy"] - sd_scratch["accuracy"]))
+    assert summary["rows"][0]["seeds"] == [0, 1] == summary["rows"][2]["seeds"]
+    report = open(os.path.join(workdir, "report.md")).read()
+    assert "gain vs same-seed scratch" in report and f"{kd_row['gain']:+.2f}" in report
     assert os.path.exists(os.path.join(workdir, "ensemble", "export", "saved_model.pb"))
     for name in ("report.md", "report.png", "results.json"):
         assert os.path.getsize(os.path.join(workdir, name)) > 0
@@ -42,6 +62,19 @@ def test_paper_pipeline_runs_every_stage_and_skips_them_on_rerun(tmp_path, cpu_r
                         lambda *a, **k: pytest.fail("a finished stage was trained again"))
     again = paper.run(config, workdir, cpu_runtime)
     assert again["rows"] == summary["rows"]
+    # A workdir written before the scratch stage existed resumes: only that stage runs.
+    import shutil
+
+    shutil.rmtree(os.path.join(workdir, "scratch"))
+    os.remove(os.path.join(workdir, "results.json"))
+    stamps = {s: os.path.getmtime(os.path.join(workdir, s, "model.keras"))
+              for s in ("members/seed_0", "members/seed_1", "joint_sum", "kd", "sd")}
+    monkeypatch.undo()
+    resumed = paper.run(config, workdir, cpu_runtime)
+    assert [r["kind"] for r in resumed["rows"]] == kinds
+    assert os.path.exists(os.path.join(workdir, "scratch", "seed_2", "results.json"))
+    assert stamps == {s: os.path.getmtime(os.path.join(workdir, s, "model.keras"))
+                      for s in stamps}
 
 
 def test_teacher_output_mode_rules():
@@ -66,7 +99,11 @@ def test_on_the_fly_distillation_with_augmentation(tmp_path, cpu_runtime):
     summary = run(config, str(tmp_path / "sd"), cpu_runtime)
     sd = json.load(open(tmp_path / "sd" / "sd" / "results.json"))
     assert sd["teacher_outputs"] == "on_the_fly"
-    assert [r["kind"] for r in summary["rows"]] == ["teacher", "single", "sd"]
+    assert [r["kind"] for r in summary["rows"]] == ["teacher", "sd", "scratch_same_seed"]
+    teacher, student, scratch = summary["rows"]
+    assert (teacher["seed"], student["seed"], scratch["seed"]) == (0, 1, 1)
+    assert student["gain"] == pytest.approx(100 * (student["accuracy"] - scratch["accuracy"]))
+    assert not (tmp_path / "sd" / "scratch").exists()  # member seed 1 is the scratch model
 
 
 def test_teacher_workdir_checks(tmp_path, cpu_runtime):

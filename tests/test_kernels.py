@@ -136,3 +136,54 @@ def test_gradient_to_deltas_equals_autodiff_through_the_jvp(parameterization):
     np.testing.assert_allclose(value, ref_value, rtol=1e-6)
     for a, b in zip(fast, ref):
         np.testing.assert_allclose(a, b, rtol=1e-4, atol=1e-6)
+
+
+def test_saved_kernel_model_loads_in_a_fresh_process(tmp_path):
+    """load_keras registers every serializable class itself: a process that imports only
+    ens_kd_tf.export (never ens_kd_tf.kernels by hand) reads a saved _ntk classifier."""
+    from conftest import run_python
+    from ens_kd_tf.export import save_keras_atomic
+    from ens_kd_tf.models import build_classifier
+
+    keras.utils.set_random_seed(0)
+    model = build_classifier("simple_cnn_3_1_ntk", 10, (8, 8, 3), mean=(0.0,) * 3,
+                             std=(1.0,) * 3)
+    for d in model.get_layer("simple_cnn_3_1_ntk").deltas:  # a non-trivial W - W0
+        d.assign(0.01 * np.ones(d.shape, "float32"))
+    path = str(tmp_path / "model.keras")
+    save_keras_atomic(model, path)
+    np.save(tmp_path / "x.npy", X)
+    np.save(tmp_path / "want.npy", model(X).numpy())
+    code = (
+        "import numpy as np\n"
+        "from ens_kd_tf.export import load_keras\n"
+        f"model = load_keras({path!r})\n"
+        "inner = model.get_layer('simple_cnn_3_1_ntk')\n"
+        "assert type(inner).__name__ == 'Linearized', type(inner)\n"
+        f"got = model(np.load({str(tmp_path / 'x.npy')!r})).numpy()\n"
+        f"np.testing.assert_allclose(got, np.load({str(tmp_path / 'want.npy')!r}), atol=1e-5)\n"
+        "print('loaded')\n")
+    proc = run_python(code)
+    assert proc.returncode == 0 and "loaded" in proc.stdout, proc.stderr[-2000:]
+
+
+@pytest.mark.parametrize("arg,name,data", [
+    (None, "simple_cnn_6_1_ntk", "multiview_images"),
+    ("cifar10", "simple_cnn_10_3_ntk", "cifar10"),
+    ("cifar10,resnet10_2_ntk", "resnet10_2_ntk", "cifar10"),  # the cifar preset set wrn_28_10
+    ("resnet10_4_ntkp,cifar100", "resnet10_4_ntkp", "cifar100"),
+    ("cifar100,wrn_16_4_gp,tpu", "wrn_16_4_gp", "cifar100"),
+])
+def test_kernels_config_keeps_the_model_preset(arg, name, data):
+    from conftest import load_config_module
+
+    config = load_config_module("kernels").get_config(arg)
+    assert (config.model.name, config.data.name) == (name, data)
+
+
+def test_kernels_config_rejects_a_network_preset():
+    from conftest import load_config_module
+    from ens_kd_tf.errors import UsageError
+
+    with pytest.raises(UsageError, match="model.name='wrn_16_4' is not a kernel model"):
+        load_config_module("kernels").get_config("cifar10,wrn_16_4")

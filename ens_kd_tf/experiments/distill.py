@@ -2,7 +2,9 @@
 (configs/distill.py).
 
 Teacher: the members in distill.teacher_workdir, or, when that is empty, this run's own
-members (trained first if absent). The student starts from seed + L (a seed no member has).
+members (trained first if absent). The student starts from seed + L (a seed no member has);
+a plain model of that same seed (experiments/scratch.py) is its baseline: the KD row's `gain`
+is student minus that model, in accuracy points.
 """
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ from ens_kd_tf.experiments.distill_stage import (check_feature_layers, distill_s
 from ens_kd_tf.experiments.ensemble import ensemble_stage
 from ens_kd_tf.experiments.members import (load_member_models, member_seeds, require_members,
                                            train_members)
+from ens_kd_tf.experiments.scratch import same_seed_scratch, scratch_row, student_row
 from ens_kd_tf.experiments.stages import load_data
 from ens_kd_tf.strategy import Runtime
 
@@ -29,9 +32,13 @@ def kd_stage(config, workdir: str, member_root: str, seeds, runtime: Runtime, da
                          f"ensemble of {len(seeds)} ({config.ensemble.reduction} average)")
 
 
-def kd_row(results: dict) -> dict:
-    return summary.row("KD student (ensemble teacher)" + soft_loss_label(results),
-                       results["test"], kind="kd")
+def kd_rows(config, workdir: str, runtime: Runtime, data, kd: dict) -> list:
+    """The KD student's row (with its gain) and its same-seed scratch row; trains the
+    scratch model in `workdir` if needed."""
+    scratch = same_seed_scratch(config, workdir, runtime, data, kd["seed"])
+    return [student_row("KD student (ensemble teacher)" + soft_loss_label(kd), "kd", kd,
+                        scratch),
+            scratch_row(scratch, "kd")]
 
 
 def run(config, workdir: str, runtime: Runtime) -> dict:
@@ -51,6 +58,6 @@ def run(config, workdir: str, runtime: Runtime) -> dict:
                          data, seeds)
     kd = kd_stage(config, workdir, member_root, seeds, runtime, data)
     rows = [summary.members_row(ens, len(seeds)), summary.ensemble_row(ens, len(seeds)),
-            kd_row(kd)]
+            *kd_rows(config, workdir, runtime, data, kd)]
     return summary.finish(config, workdir, runtime, data, rows,
                           extra={"disagreement": ens["disagreement"]})

@@ -11,7 +11,7 @@ single-view test group, with a bar chart.
 from __future__ import annotations
 
 from ens_kd_tf import io_utils
-from ens_kd_tf.evaluate import summarize_members
+from ens_kd_tf.evaluate import mean_std, summarize_members
 from ens_kd_tf.experiments import summary
 from ens_kd_tf.experiments.paper import run_row
 from ens_kd_tf.experiments.predictions import predictions_for
@@ -26,14 +26,21 @@ def _metrics(test: dict) -> dict:
 
 
 def aggregate(repeats: list) -> list:
-    """Rows with mean +- std: single pooled over all members, the rest over repeats."""
+    """Rows with mean +- std: single pooled over all members, the rest over repeats (a
+    student's gain over its same-seed scratch model too); each row lists its seeds."""
     singles = [t for r in repeats for t in r["ensemble"]["member_tests"]]
     rows = [summary.row(f"single ({len(singles)} models)",
-                        summarize_members([_metrics(t) for t in singles]), kind="single")]
+                        summarize_members([_metrics(t) for t in singles]), kind="single",
+                        seeds=[s for r in repeats for s in r["ensemble"]["seeds"]])]
     for index, first in enumerate(repeats[0]["rows"][1:], start=1):
-        per_repeat = [_metrics(r["rows"][index]) for r in repeats]
+        per_repeat = [r["rows"][index] for r in repeats]
         name = f"{first['name']} ({len(repeats)} repeats)"
-        rows.append(summary.row(name, summarize_members(per_repeat), kind=first["kind"]))
+        extra = {k: first[k] for k in ("student",) if k in first}
+        if "gain" in first:
+            extra["gain"] = mean_std([r["gain"] for r in per_repeat])
+        seeds = [s for r in per_repeat for s in (r.get("seeds") or [r.get("seed")])]
+        rows.append(summary.row(name, summarize_members([_metrics(r) for r in per_repeat]),
+                                kind=first["kind"], seeds=seeds, **extra))
     return rows
 
 

@@ -27,13 +27,14 @@ def row(name: str, test: dict, **extra) -> dict:
 
 
 def members_row(ensemble_results: dict, count: int) -> dict:
-    return row(f"single (mean +- std of {count})", ensemble_results["members"], kind="single")
+    return row(f"single (mean +- std of {count})", ensemble_results["members"], kind="single",
+               seeds=ensemble_results.get("seeds"))
 
 
 def ensemble_row(ensemble_results: dict, count: int) -> dict:
     how = "logit" if ensemble_results["reduction"] == "logits" else "probability"
     return row(f"ensemble of {count} ({how} average)", ensemble_results["test"],
-               kind="ensemble")
+               kind="ensemble", seeds=ensemble_results.get("seeds"))
 
 
 def finish(config, workdir: str, runtime: Runtime, data: ArrayDataset, rows: Sequence[dict],

@@ -23,6 +23,7 @@ from typing import Callable, List, Sequence, Tuple
 import keras
 from absl import logging
 
+from ens_kd_tf import kernels  # registers Linearized, so saved _ntk models load anywhere
 from ens_kd_tf.errors import UsageError
 from ens_kd_tf.models.layers import Standardize
 from ens_kd_tf.models.mlp import mlp
@@ -71,8 +72,6 @@ KERNEL_SUFFIXES = ("_ntkp", "_ntk", "_gp")
 
 
 def _kernel(base_builder: Callable, suffix: str) -> Callable:
-    from ens_kd_tf import kernels
-
     def build(num_classes, input_shape, name=None, **kw):
         accepted = inspect.signature(getattr(base_builder, "accepts", base_builder)).parameters
         if "batchnorm" in accepted:
