@@ -288,7 +288,7 @@ class PhiCurves(keras.callbacks.Callback):
     def on_train_begin(self, logs=None):
         if tf.io.gfile.exists(self.path):
             self.curve = io_utils.read_json(self.path)
-        elif not self.curve["epochs"]:
+        elif not self.curve["epochs"] and int(self.model.optimizer.iterations) == 0:
             self._record(0)  # the init: before any lottery
 
     def _record(self, epoch: int) -> None:

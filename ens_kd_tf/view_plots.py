@@ -8,6 +8,7 @@ atomically.
 from __future__ import annotations
 
 import io
+import textwrap
 from typing import List, Optional, Sequence, Tuple
 
 import keras
@@ -58,7 +59,7 @@ def views_png(result: dict) -> Optional[bytes]:
     plt = _pyplot()
     k = len(panels[0][1]["learned"])
     ncols = max(len(panels), 1)
-    fig = plt.figure(figsize=(1.5 * ncols + 1, 0.28 * k + 1.8 + (2.8 if curves else 0)))
+    fig = plt.figure(figsize=(1.5 * ncols + 1, 0.28 * k + 2.2 + (2.8 if curves else 0)))
     grid = fig.add_gridspec(2 if curves else 1, ncols,
                             height_ratios=[0.28 * k + 1.2, 2.6] if curves else None)
     for c, (title, views) in enumerate(panels):
@@ -74,7 +75,8 @@ def views_png(result: dict) -> Optional[bytes]:
         ax.set_xticklabels(["view 1", "view 2"], fontsize=7)
         ax.set_yticks(range(k))
         ax.set_yticklabels([str(j) for j in range(k)] if c == 0 else [], fontsize=7)
-        ax.set_title(f"{title}\nboth: {views['classes_with_both']}/{k}", fontsize=7)
+        ax.set_title(textwrap.fill(title, 16) + f"\nboth views: {views['classes_with_both']}/{k}",
+                     fontsize=6)
     fig.colorbar(image, ax=fig.axes, shrink=0.6, label="probe accuracy")
     if curves:
         span = max(1, ncols // len(curves))
@@ -89,7 +91,7 @@ def views_png(result: dict) -> Optional[bytes]:
                         color=line.get_color())
             ax.set_xlabel("epoch", fontsize=7)
             ax.set_ylabel("Phi (solid: winning view)", fontsize=7)
-            ax.set_title(f"lottery: {title}", fontsize=7)
+            ax.set_title(textwrap.fill(f"Phi lottery: {title}", 40), fontsize=7)
             ax.tick_params(labelsize=6)
     fig.suptitle(f"{result.get('experiment', '')}: which views each model learned "
                  "(probe accuracy; L = learned)", fontsize=8)

@@ -14,6 +14,7 @@ from ens_kd_tf.experiments.distill_stage import distill_stage
 from ens_kd_tf.experiments.ensemble import ensemble_stage
 from ens_kd_tf.experiments.members import (load_member_models, member_seeds, require_members,
                                            train_members)
+from ens_kd_tf.experiments.saliency import write_saliency
 from ens_kd_tf.experiments.stages import load_data
 from ens_kd_tf.strategy import Runtime
 
@@ -29,7 +30,8 @@ def kd_stage(config, workdir: str, member_root: str, seeds, runtime: Runtime, da
 
 
 def kd_row(results: dict) -> dict:
-    return summary.row("KD student (ensemble teacher)", results["test"], kind="kd")
+    return summary.row("KD student (ensemble teacher)", results["test"], kind="kd",
+                       **summary.views_of(results))
 
 
 def run(config, workdir: str, runtime: Runtime) -> dict:
@@ -49,5 +51,7 @@ def run(config, workdir: str, runtime: Runtime) -> dict:
     kd = kd_stage(config, workdir, member_root, seeds, runtime, data)
     rows = [summary.members_row(ens, len(seeds)), summary.ensemble_row(ens, len(seeds)),
             kd_row(kd)]
+    write_saliency(config, workdir, runtime, data, member_root, seeds,
+                   io_utils.join(workdir, "kd"))
     return summary.finish(config, workdir, runtime, data, rows,
                           extra={"disagreement": ens["disagreement"]})

@@ -10,7 +10,7 @@ import numpy as np
 import tensorflow as tf
 from absl import logging
 
-from ens_kd_tf import io_utils
+from ens_kd_tf import io_utils, probes
 from ens_kd_tf.data import ArrayDataset
 from ens_kd_tf.data.pipeline import augmented_view
 from ens_kd_tf.distill import Distiller
@@ -107,6 +107,7 @@ def distill_stage(config, stage_dir: str, runtime: Runtime, data: ArrayDataset,
     extra = {"model": config.model.name, "seed": student_seed, "teacher": teacher_label,
              "teacher_test": evaluate_logits(teacher_test, data.y_test, data.test_groups),
              "temperature": config.distill.temperature, "alpha": config.distill.alpha,
-             "teacher_outputs": mode, "fit": fit_summary}
+             "teacher_outputs": mode, "fit": fit_summary,
+             **probes.stage_views(config, student, data, stage_dir, runtime.is_chief)}
     return finish_classifier(student, data, stage_dir, runtime, plan.eval_batch_size, extra,
                              export=config.export_saved_models)

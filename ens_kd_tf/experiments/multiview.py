@@ -13,9 +13,12 @@ from __future__ import annotations
 from ens_kd_tf import io_utils
 from ens_kd_tf.evaluate import summarize_members
 from ens_kd_tf.experiments import summary
+from ens_kd_tf.experiments.members import member_seeds
 from ens_kd_tf.experiments.paper import run_row
+from ens_kd_tf.experiments.saliency import write_saliency
 from ens_kd_tf.experiments.predictions import predictions_for
 from ens_kd_tf.experiments.stages import load_data, with_seed
+from ens_kd_tf.probes import pooled_views
 from ens_kd_tf.strategy import Runtime
 
 METRICS = ("accuracy", "nll", "ece", "multi_view", "single_view")
@@ -28,12 +31,16 @@ def _metrics(test: dict) -> dict:
 def aggregate(repeats: list) -> list:
     """Rows with mean +- std: single pooled over all members, the rest over repeats."""
     singles = [t for r in repeats for t in r["ensemble"]["member_tests"]]
+    views = pooled_views([v for r in repeats for v in r["ensemble"].get("member_views", [])])
     rows = [summary.row(f"single ({len(singles)} models)",
-                        summarize_members([_metrics(t) for t in singles]), kind="single")]
+                        summarize_members([_metrics(t) for t in singles]), kind="single",
+                        **({"views": views} if views else {}))]
     for index, first in enumerate(repeats[0]["rows"][1:], start=1):
         per_repeat = [_metrics(r["rows"][index]) for r in repeats]
         name = f"{first['name']} ({len(repeats)} repeats)"
-        rows.append(summary.row(name, summarize_members(per_repeat), kind=first["kind"]))
+        views = pooled_views([r["rows"][index].get("views") for r in repeats])
+        rows.append(summary.row(name, summarize_members(per_repeat), kind=first["kind"],
+                                **({"views": views} if views else {})))
     return rows
 
 
@@ -46,6 +53,9 @@ def run(config, workdir: str, runtime: Runtime) -> dict:
     repeats = [run_row(with_seed(config, config.seed + r * study.seed_stride),
                        io_utils.join(workdir, f"repeat_{r}"), runtime, data)
                for r in range(study.repeats)]
+    first = io_utils.join(workdir, "repeat_0")
+    write_saliency(config, workdir, runtime, data, first, member_seeds(config),
+                   io_utils.join(first, "kd"))
     mu = config.data.multiview.single_view_prob
     rows = aggregate(repeats)
     return summary.finish(

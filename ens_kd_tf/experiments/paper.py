@@ -14,6 +14,7 @@ from ens_kd_tf.experiments.ensemble import ensemble_stage
 from ens_kd_tf.experiments.joint_sum import joint_sum_row, joint_sum_stage
 from ens_kd_tf.experiments.members import member_seeds, train_members
 from ens_kd_tf.experiments.predictions import predictions_for
+from ens_kd_tf.experiments.saliency import write_saliency
 from ens_kd_tf.experiments.self_distill import sd_row, sd_stage
 from ens_kd_tf.experiments.stages import load_data
 from ens_kd_tf.strategy import Runtime
@@ -42,6 +43,8 @@ def run(config, workdir: str, runtime: Runtime) -> dict:
         return done
     data = load_data(config)
     row = run_row(config, workdir, runtime, data)
+    write_saliency(config, workdir, runtime, data, workdir, member_seeds(config),
+                   io_utils.join(workdir, "kd"))
     return summary.finish(config, workdir, runtime, data, row["rows"],
                           extra={"disagreement": row["ensemble"]["disagreement"],
                                  "predictions": predictions_for(config.model.name,

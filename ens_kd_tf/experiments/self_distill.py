@@ -24,7 +24,8 @@ def sd_stage(config, workdir: str, runtime: Runtime, data) -> dict:
 
 
 def sd_row(results: dict) -> dict:
-    return summary.row("self-distilled student", results["test"], kind="sd")
+    return summary.row("self-distilled student", results["test"], kind="sd",
+                       **summary.views_of(results))
 
 
 def run(config, workdir: str, runtime: Runtime) -> dict:
@@ -35,8 +36,9 @@ def run(config, workdir: str, runtime: Runtime) -> dict:
     teacher, scratch = train_members(config, workdir, runtime, data,
                                      [config.seed, config.seed + 1])
     sd = sd_stage(config, workdir, runtime, data)
-    rows = [summary.row(f"teacher (seed {config.seed})", teacher["test"], kind="teacher"),
+    rows = [summary.row(f"teacher (seed {config.seed})", teacher["test"], kind="teacher",
+                        **summary.views_of(teacher)),
             summary.row(f"student from scratch (seed {config.seed + 1})", scratch["test"],
-                        kind="single"),
+                        kind="single", **summary.views_of(scratch)),
             sd_row(sd)]
     return summary.finish(config, workdir, runtime, data, rows)
