@@ -30,7 +30,7 @@ from absl import logging
 from ens_kd_tf import io_utils
 from ens_kd_tf.data.multiview import (MultiViewSpec, patches_to_images, sample_patches,
                                       view_features)
-from ens_kd_tf.evaluate import average_logits, mean_std, predict_logits
+from ens_kd_tf.evaluate import average_logits, mean_std
 
 LEARNED_ACCURACY = 0.5  # probe accuracy at or above which a view counts as learned
 MULTIVIEW_DATA = ("multiview_images", "multiview_patches")
@@ -131,6 +131,14 @@ def probe_accuracy(logits: np.ndarray, y: np.ndarray, view: np.ndarray,
     return acc
 
 
+def model_logits(model: keras.Model, x: np.ndarray, batch_size: int = 256) -> np.ndarray:
+    """[N, k] float32 logits by direct calls (no predict function to trace per model: the
+    probes run once per model on ~1000 inputs)."""
+    return np.concatenate([
+        np.asarray(model(np.asarray(x[s:s + batch_size], np.float32), training=False),
+                   np.float32) for s in range(0, len(x), batch_size)])
+
+
 def input_saliency(model: keras.Model, x: np.ndarray, labels: np.ndarray,
                    baseline=0.0, batch_size: int = 128) -> np.ndarray:
     """Gradient x input: |d logit_label / d x * (x - baseline)|, same shape as x, float32.
@@ -207,7 +215,7 @@ def measure(model: keras.Model, geom: ViewGeometry, x_test: np.ndarray, y_test: 
             multi_view: np.ndarray, batch_size: int = 256) -> Tuple[dict, dict]:
     """Every probe of one model. Returns (views dict, {"logits", "y", "view"} probe arrays)."""
     px, py, pv = probe_set(geom)
-    logits = predict_logits(model, px, batch_size)
+    logits = model_logits(model, px, batch_size)
     acc = probe_accuracy(logits, py, pv, geom.num_classes)
     idx = np.flatnonzero(multi_view)[:SALIENCY_SAMPLES]
     extra = {"saliency_share": np.round(

@@ -148,3 +148,64 @@ def test_probe_set_carries_exactly_one_view(form):
     assert (strength[np.arange(len(y)), view] > 0.7).all()
     assert (strength[np.arange(len(y)), 1 - view] < 0.5).all()
     assert set(zip(y.tolist(), view.tolist())) == {(j, v) for j in range(K) for v in (0, 1)}
+
+
+def _one_view_models(count, k=10, seed=0):
+    rng = np.random.default_rng(seed)
+    out = []
+    for _ in range(count):
+        won = rng.integers(0, 2, k)
+        out.append(probes.summarize(np.stack([won == 0, won == 1], 1), np.full((k, 2), 0.5)))
+    return out
+
+
+def test_view_predictions_hold_and_fail():
+    from ens_kd_tf.experiments.predictions import view_predictions
+
+    k = 10
+    singles = _one_view_models(5, k)
+    union = np.any([np.array(v["learned"]) for v in singles], 0)
+    ens = probes.summarize(union, np.full((k, 2), 0.9), own_learned_fraction=float(union.mean()))
+    both = probes.summarize(np.ones((k, 2), bool), np.full((k, 2), 0.9))
+    rows = [{"name": "single", "kind": "single", "views": probes.pooled_views(singles),
+             "single_view": {"accuracy": {"mean": 0.5, "std": 0.02}}},
+            {"name": "ens", "kind": "ensemble", "views": ens},
+            {"name": "kd", "kind": "kd", "views": both,
+             "single_view": {"accuracy": 1.0}}]
+    verdicts = {p["claim"].split(" (")[0]: p["holds"] for p in view_predictions(rows)}
+    assert all(verdicts.values()), verdicts
+    rows[2]["views"] = singles[0]  # a "KD student" that learned no more than a single model
+    verdicts = {p["claim"].split(" (")[0]: p["holds"] for p in view_predictions(rows)}
+    assert not verdicts["KD student learns both views for more classes than a single model"]
+    assert not verdicts["kd: single-view error = share of unlearned views"]
+    assert view_predictions([{"name": "s", "kind": "single"}]) == []
+
+
+def test_ensemble_run_writes_views(tmp_path):
+    import tensorflow as tf
+    from conftest import tiny_config
+    from ens_kd_tf.experiments import ensemble
+    from ens_kd_tf.strategy import Runtime
+
+    config = tiny_config("ensemble", "ensemble")
+    config.data.name, config.model.name = "multiview_patches", "patch_net"
+    config.data.multiview.patch_dim = 32
+    config.ensemble.num_members = 2
+    config.train.epochs = 1
+    config.data.multiview.num_train = 128
+    config.export_saved_models = False
+    workdir = str(tmp_path / "ens")
+    runtime = Runtime(tf.distribute.OneDeviceStrategy("/cpu:0"), jit_compile=False)
+    result = ensemble.run(config, workdir, runtime)
+    k = config.data.multiview.num_classes
+    single, ens = result["rows"]
+    for views in probes.models_of(single["views"]) + [ens["views"]]:
+        assert np.array(views["learned"]).shape == (k, 2)
+        assert np.array(views["probe_accuracy"]).shape == (k, 2)
+        assert 0 <= views["learned_fraction"] <= 1 and 0 <= views["classes_with_both"] <= k
+    member = probes.models_of(single["views"])[0]
+    assert member["phi_curve"]["epochs"] == [0, 1]  # init, then each epoch
+    assert np.array(member["phi"]).shape == (k, 2)
+    assert os.listdir(os.path.join(workdir, "members", "seed_0", "tensorboard", "views"))
+    for name in ("views.png", "saliency.png"):
+        assert os.path.getsize(os.path.join(workdir, name)) > 1000
