@@ -140,8 +140,10 @@ def model_logits(model: keras.Model, x: np.ndarray, batch_size: int = 256) -> np
 
 
 def input_saliency(model: keras.Model, x: np.ndarray, labels: np.ndarray,
-                   baseline=0.0, batch_size: int = 128) -> np.ndarray:
-    """Gradient x input: |d logit_label / d x * (x - baseline)|, same shape as x, float32.
+                   baseline=0.0, batch_size: int = 128) -> Optional[np.ndarray]:
+    """Gradient x input: |d logit_label / d x * (x - baseline)|, same shape as x, float32;
+    None for a model with no input gradient (the linearized kernel models define only the
+    gradient to their weights).
 
     The plain gradient of a model that is linear above a threshold (patch_net, ReLU nets)
     is as large on a noise patch as on a feature patch; times (x - baseline) it is each
@@ -154,8 +156,10 @@ def input_saliency(model: keras.Model, x: np.ndarray, labels: np.ndarray,
             tape.watch(xb)
             logits = model(xb, training=False)
             picked = tf.gather(logits, labels[s:s + batch_size], axis=1, batch_dims=1)
-        grad = tape.gradient(picked, xb).numpy()
-        out.append(np.abs(grad * (xb.numpy() - np.asarray(baseline, np.float32))))
+        grad = tape.gradient(picked, xb)
+        if grad is None:
+            return None
+        out.append(np.abs(grad.numpy() * (xb.numpy() - np.asarray(baseline, np.float32))))
     return np.concatenate(out)
 
 
@@ -174,10 +178,13 @@ def cell_saliency(geom: ViewGeometry, saliency: np.ndarray) -> np.ndarray:
 
 
 def saliency_share(model: keras.Model, geom: ViewGeometry, x: np.ndarray, y: np.ndarray,
-                   ) -> np.ndarray:
+                   ) -> Optional[np.ndarray]:
     """[k, 2]: mean share of the saliency on the cells of each view, per class (x, y:
-    multi-view samples)."""
-    cells = cell_saliency(geom, input_saliency(model, x, y, data_baseline(geom)))  # [N, P]
+    multi-view samples); None without input gradients."""
+    saliency = input_saliency(model, x, y, data_baseline(geom))
+    if saliency is None:
+        return None
+    cells = cell_saliency(geom, saliency)  # [N, P]
     masks = view_cells(geom, x, y)  # [N, P, 2]
     share = (cells[:, :, None] * masks).sum(1) / np.maximum(cells.sum(1), 1e-30)[:, None]
     out = np.full((geom.num_classes, 2), np.nan)
@@ -218,8 +225,8 @@ def measure(model: keras.Model, geom: ViewGeometry, x_test: np.ndarray, y_test: 
     logits = model_logits(model, px, batch_size)
     acc = probe_accuracy(logits, py, pv, geom.num_classes)
     idx = np.flatnonzero(multi_view)[:SALIENCY_SAMPLES]
-    extra = {"saliency_share": np.round(
-        saliency_share(model, geom, x_test[idx], y_test[idx]), 4).tolist()}
+    share = saliency_share(model, geom, x_test[idx], y_test[idx])
+    extra = {"saliency_share": None if share is None else np.round(share, 4).tolist()}
     p = phi(model, geom)
     if p is not None:
         extra["phi"] = np.round(p, 4).tolist()

@@ -131,7 +131,11 @@ def saliency_grid(models: Sequence[keras.Model], x: np.ndarray, y: np.ndarray,
     """[n_images, n_models, H, W]: each model's gradient-x-input saliency
     |d logit_y / d x * (x - baseline)| (probes.input_saliency) summed over channels (or per
     patch), each map scaled to max 1."""
-    maps = np.stack([_as_map(input_saliency(m, x, y, baseline)) for m in models], axis=1)
+    maps = []
+    for m in models:  # zeros for a model without input gradients (linearized kernels)
+        saliency = input_saliency(m, x, y, baseline)
+        maps.append(_as_map(np.zeros(x.shape, np.float32) if saliency is None else saliency))
+    maps = np.stack(maps, axis=1)
     return maps / np.maximum(maps.max(axis=(2, 3), keepdims=True), 1e-30)
 
 
