@@ -90,7 +90,8 @@ def views_png(result: dict) -> Optional[bytes]:
                 ax.plot(curve["epochs"], values[:, j, 1 - win], lw=1, ls="--",
                         color=line.get_color())
             ax.set_xlabel("epoch", fontsize=7)
-            ax.set_ylabel("Phi (solid: winning view)", fontsize=7)
+            if i == 0:
+                ax.set_ylabel("Phi_{j,l} (solid: the winning view)", fontsize=7)
             ax.set_title(textwrap.fill(f"Phi lottery: {title}", 40), fontsize=7)
             ax.tick_params(labelsize=6)
     fig.suptitle(f"{result.get('experiment', '')}: which views each model learned "
