@@ -49,6 +49,29 @@ def view_panels(result: dict) -> List[Tuple[str, dict]]:
     return panels
 
 
+def _mean_std_text(value, scale: float = 1.0, digits: int = 2) -> str:
+    if isinstance(value, dict):
+        return f"{scale * value['mean']:.{digits}f} +- {scale * value['std']:.{digits}f}"
+    return f"{scale * value:.{digits}f}"
+
+
+def views_table(result: dict) -> Optional[Tuple[list, list]]:
+    """(header, body) of a views summary per row (see probes.py), or None without views."""
+    body = []
+    for row in result["rows"]:
+        views = row.get("views")
+        if not views:
+            continue
+        k = len(models_of(views)[0]["learned"])
+        both = views["classes_with_both"]
+        acc = np.nanmean(np.array(views["probe_accuracy"], float))
+        body.append([row["name"], f"{_mean_std_text(both, 1, 1)} / {k}",
+                     _mean_std_text(views["learned_fraction"]), f"{acc:.2f}"])
+    if not body:
+        return None
+    return ["model", "classes with both views", "views learned", "mean probe accuracy"], body
+
+
 def views_png(result: dict) -> Optional[bytes]:
     """Heatmaps of probe accuracy (classes x views; "L" = learned) per model, and the Phi
     lottery curves of the first models that have them. None when no row has views."""

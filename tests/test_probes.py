@@ -136,6 +136,9 @@ def test_views_png_from_rows(tmp_path):
     assert view_plots.write_views_png(path, {"rows": rows, "experiment": "x"})
     assert os.path.getsize(path) > 1000
     json.dumps(rows)  # the views objects are JSON-ready
+    header, body = view_plots.views_table({"rows": rows})
+    assert body == [["single", "0.0 +- 0.0 / 4", "0.50 +- 0.00", "0.70"],
+                    ["ensemble", "0.0 / 4", "0.50", "0.70"]]
     assert not view_plots.write_views_png(str(tmp_path / "none.png"),
                                           {"rows": rows[2:], "experiment": "x"})
 
