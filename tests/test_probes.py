@@ -158,7 +158,8 @@ def _one_view_models(count, k=10, seed=0):
     out = []
     for _ in range(count):
         won = rng.integers(0, 2, k)
-        out.append(probes.summarize(np.stack([won == 0, won == 1], 1), np.full((k, 2), 0.5)))
+        learned = np.stack([won == 0, won == 1], 1)
+        out.append(probes.summarize(learned, learned.astype(float)))
     return out
 
 
@@ -169,7 +170,7 @@ def test_view_predictions_hold_and_fail():
     singles = _one_view_models(5, k)
     union = np.any([np.array(v["learned"]) for v in singles], 0)
     ens = probes.summarize(union, np.full((k, 2), 0.9), own_learned_fraction=float(union.mean()))
-    both = probes.summarize(np.ones((k, 2), bool), np.full((k, 2), 0.9))
+    both = probes.summarize(np.ones((k, 2), bool), np.full((k, 2), 0.95))
     rows = [{"name": "single", "kind": "single", "views": probes.pooled_views(singles),
              "single_view": {"accuracy": {"mean": 0.5, "std": 0.02}}},
             {"name": "ens", "kind": "ensemble", "views": ens},
@@ -180,7 +181,7 @@ def test_view_predictions_hold_and_fail():
     rows[2]["views"] = singles[0]  # a "KD student" that learned no more than a single model
     verdicts = {p["claim"].split(" (")[0]: p["holds"] for p in view_predictions(rows)}
     assert not verdicts["KD student learns both views for more classes than a single model"]
-    assert not verdicts["kd: single-view error = share of unlearned views"]
+    assert not verdicts["kd: single-view error = the probes' error"]
     assert view_predictions([{"name": "s", "kind": "single"}]) == []
 
 
