@@ -30,9 +30,9 @@ def _pyplot():
     return plt
 
 
-def _png(fig) -> bytes:
+def _png(fig, dpi: int = 100) -> bytes:
     buf = io.BytesIO()
-    fig.savefig(buf, format="png", dpi=100)
+    fig.savefig(buf, format="png", dpi=dpi)
     _pyplot().close(fig)
     return buf.getvalue()
 
@@ -119,7 +119,7 @@ def views_png(result: dict) -> Optional[bytes]:
             ax.tick_params(labelsize=6)
     fig.suptitle(f"{result.get('experiment', '')}: which views each model learned "
                  "(probe accuracy; L = learned)", fontsize=8)
-    return _png(fig)
+    return _png(fig, dpi=80)
 
 
 def write_views_png(path: str, result: dict) -> bool:
