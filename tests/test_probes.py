@@ -50,7 +50,8 @@ def test_patch_net_one_view_per_class_is_found():
     assert views["learned"] == [[v == 0, v == 1] for v in chosen]
     assert views["classes_with_both"] == 0 and views["learned_fraction"] == 0.5
     acc = np.array(views["probe_accuracy"])
-    assert acc[np.arange(K), chosen].min() > 0.9 and acc[np.arange(K), 1 - np.array(chosen)].max() < 0.5
+    assert acc[np.arange(K), chosen].min() > 0.9
+    assert acc[np.arange(K), 1 - np.array(chosen)].max() < 0.5
     phi_share = np.array(views["phi_share"])
     assert np.allclose(phi_share[np.arange(K), chosen], 1) and phi_share.min() == 0
     share = np.array(views["saliency_share"])  # the learned view's cell holds the saliency
@@ -122,6 +123,13 @@ def test_image_probes_and_saliency_grid(tmp_path):
     view_plots.write_saliency_png(path, data, [("member 0", model), ("KD student", model)],
                                   geom, count=3)
     assert open(path, "rb").read(8) == b"\x89PNG\r\n\x1a\n"
+    # any image dataset: no view geometry, no multi-view group
+    import dataclasses
+
+    plain = dataclasses.replace(data, test_groups={})
+    assert len(view_plots.saliency_examples(plain, 6)) == 6
+    view_plots.write_saliency_png(path, plain, [("member 0", model)], None, count=2)
+    assert os.path.getsize(path) > 1000
 
 
 def test_views_png_from_rows(tmp_path):
