@@ -15,6 +15,15 @@ Three measurements, for any classifier on `multiview_images` or `multiview_patch
 A view counts as LEARNED when its probe accuracy is >= LEARNED_ACCURACY = 0.5: the model
 names the class from that view alone for at least half of the probes (chance is 1/k). For
 patch_net, `phi_share` = Phi_{j,l} / max_l' Phi_{j,l'} is reported beside it.
+
+A stage's results.json (and its table row) gets `views`: learned [k][2] bool,
+learned_fraction, classes_with_both, classes_with_none, probe_accuracy [k][2],
+saliency_share [k][2] (None for models without input gradients), and for patch_net phi,
+phi_share [k][2] and phi_curve {"epochs", "phi"}. An ensemble's `learned` is the union of
+its members' and its probe_accuracy its own (own_learned_fraction: what its own output
+passes). A row over several models (single models, a row over repeats) holds
+{"models": [their views], "learned_fraction", "classes_with_both": mean +- std,
+"probe_accuracy": mean}.
 """
 
 from __future__ import annotations
