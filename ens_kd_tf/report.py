@@ -214,6 +214,12 @@ def write_report(workdir: str, config, result: dict) -> None:
              table1_markdown(result), "", detail_markdown(result), ""]
     notes = report_notes(config, result)
     lines += [f"- {n}" for n in notes] + ["", "![accuracy](report.png)", ""]
+    from ens_kd_tf.view_plots import views_table
+
+    views = views_table(result)  # the view probes on multi-view data (probes.py)
+    if views:
+        lines += ["## Views learned (probe accuracy >= 0.5)", "", markdown_table(*views), "",
+                  "![views](views.png)", ""]
     io_utils.write_text_atomic(io_utils.join(workdir, "report.md"), "\n".join(lines))
     io_utils.write_bytes_atomic(io_utils.join(workdir, "report.png"), bar_chart_png(result))
 

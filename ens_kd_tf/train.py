@@ -15,7 +15,7 @@ import keras
 import numpy as np
 from absl import logging
 
-from ens_kd_tf import io_utils, keras_compat
+from ens_kd_tf import io_utils, keras_compat, probes
 from ens_kd_tf.checkpointing import CheckpointEvery, Checkpointer, StopOnNaN
 from ens_kd_tf.data.base import ArrayDataset
 from ens_kd_tf.data.pipeline import eval_batches, steps_per_epoch, train_batches
@@ -120,6 +120,7 @@ def fit_resumable(
     ]
     if runtime.is_chief:
         callbacks.append(keras.callbacks.TensorBoard(log_dir=log_dir, write_graph=False))
+        callbacks += probes.fit_callbacks(config, checkpoint_model or model, workdir)
     eval_data = eval_batches(data.x_test, data.y_test, plan.eval_batch_size, eval_extras)
     aug = config.data.augment
 

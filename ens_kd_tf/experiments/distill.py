@@ -17,6 +17,7 @@ from ens_kd_tf.experiments.distill_stage import (check_feature_layers, distill_s
 from ens_kd_tf.experiments.ensemble import ensemble_stage
 from ens_kd_tf.experiments.members import (load_member_models, member_seeds, require_members,
                                            train_members)
+from ens_kd_tf.experiments.saliency import write_saliency
 from ens_kd_tf.experiments.scratch import same_seed_scratch, scratch_row, student_row
 from ens_kd_tf.experiments.stages import load_data
 from ens_kd_tf.strategy import Runtime
@@ -59,5 +60,7 @@ def run(config, workdir: str, runtime: Runtime) -> dict:
     kd = kd_stage(config, workdir, member_root, seeds, runtime, data)
     rows = [summary.members_row(ens, len(seeds)), summary.ensemble_row(ens, len(seeds)),
             *kd_rows(config, workdir, runtime, data, kd)]
+    write_saliency(config, workdir, runtime, data, member_root, seeds,
+                   io_utils.join(workdir, "kd"))
     return summary.finish(config, workdir, runtime, data, rows,
                           extra={"disagreement": ens["disagreement"]})

@@ -10,7 +10,7 @@ import numpy as np
 import tensorflow as tf
 from absl import logging
 
-from ens_kd_tf import io_utils
+from ens_kd_tf import io_utils, probes
 from ens_kd_tf.data import ArrayDataset
 from ens_kd_tf.data.pipeline import augmented_view
 from ens_kd_tf.distill import Distiller, describe_soft_loss, make_soft_loss
@@ -142,6 +142,7 @@ def distill_stage(config, stage_dir: str, runtime: Runtime, data: ArrayDataset,
              "soft_loss_detail": describe_soft_loss(soft_loss),
              "feature_layers": (f"{config.distill.teacher_feature_layer} -> "
                                 f"{config.distill.student_feature_layer}"),
-             "teacher_outputs": mode, "fit": fit_summary}
+             "teacher_outputs": mode, "fit": fit_summary,
+             **probes.stage_views(config, student, data, stage_dir, runtime.is_chief)}
     return finish_classifier(student, data, stage_dir, runtime, plan.eval_batch_size, extra,
                              export=config.export_saved_models)

@@ -8,16 +8,25 @@ from __future__ import annotations
 
 from typing import Sequence
 
-from ens_kd_tf import io_utils
+from ens_kd_tf import io_utils, probes
 from ens_kd_tf.data import ArrayDataset
 from ens_kd_tf.ensemble import build_ensemble
 from ens_kd_tf.evaluate import average_logits, disagreement, evaluate_logits, summarize_members
 from ens_kd_tf.experiments import summary
-from ens_kd_tf.experiments.members import (load_member_models, member_seeds,
+from ens_kd_tf.experiments.saliency import write_saliency
+from ens_kd_tf.experiments.members import (load_member_models, member_dir, member_seeds,
                                            member_test_logits, train_members)
 from ens_kd_tf.experiments.stages import (EXPORT_DIR, load_data, load_results, save_results)
 from ens_kd_tf.export import export_saved_model
 from ens_kd_tf.strategy import Runtime
+
+
+def _views(member_root: str, seeds: Sequence[int], reduction: str) -> dict:
+    """The members' views and the ensemble's (probes.ensemble_views), when they have them."""
+    dirs = [member_dir(member_root, s) for s in seeds]
+    member_views = [(load_results(d) or {}).get("views") for d in dirs]
+    views = probes.ensemble_views(dirs, member_views, reduction)
+    return {"views": views, "member_views": member_views} if views else {}
 
 
 def ensemble_stage(config, member_root: str, stage_dir: str, runtime: Runtime,
@@ -37,6 +46,7 @@ def ensemble_stage(config, member_root: str, stage_dir: str, runtime: Runtime,
         "disagreement": disagreement(logits),
         "reduction": reduction,
         "seeds": list(seeds),
+        **_views(member_root, seeds, reduction),
     }
     if runtime.is_chief:
         io_utils.clean_stale_temporaries(stage_dir)
@@ -64,5 +74,6 @@ def run(config, workdir: str, runtime: Runtime) -> dict:
     ens = ensemble_stage(config, workdir, io_utils.join(workdir, "ensemble"), runtime, data,
                          seeds)
     rows = [summary.members_row(ens, len(seeds)), summary.ensemble_row(ens, len(seeds))]
+    write_saliency(config, workdir, runtime, data, workdir, seeds)
     return summary.finish(config, workdir, runtime, data, rows,
                           extra={"disagreement": ens["disagreement"]})

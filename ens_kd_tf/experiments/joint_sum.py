@@ -32,7 +32,8 @@ def joint_sum_stage(config, workdir: str, runtime: Runtime, data: ArrayDataset) 
 def joint_sum_row(results: dict, config) -> dict:
     count = joint_sum_members(config)
     return summary.row(f"joint {config.joint_sum.reduction} of {count}", results["test"],
-                       kind="sum", seeds=[results["seed"] + i for i in range(count)])
+                       kind="sum", seeds=[results["seed"] + i for i in range(count)],
+                       **summary.views_of(results))
 
 
 def run(config, workdir: str, runtime: Runtime) -> dict:

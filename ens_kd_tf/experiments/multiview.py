@@ -13,9 +13,12 @@ from __future__ import annotations
 from ens_kd_tf import io_utils
 from ens_kd_tf.evaluate import mean_std, summarize_members
 from ens_kd_tf.experiments import summary
+from ens_kd_tf.experiments.members import member_seeds
 from ens_kd_tf.experiments.paper import run_row
-from ens_kd_tf.experiments.predictions import predictions_for
+from ens_kd_tf.experiments.saliency import write_saliency
+from ens_kd_tf.experiments.predictions import predictions_for, view_predictions
 from ens_kd_tf.experiments.stages import load_data, with_seed
+from ens_kd_tf.probes import pooled_views
 from ens_kd_tf.strategy import Runtime
 
 METRICS = ("accuracy", "nll", "ece", "multi_view", "single_view")
@@ -29,9 +32,11 @@ def aggregate(repeats: list) -> list:
     """Rows with mean +- std: single pooled over all members, the rest over repeats (a
     student's gain over its same-seed scratch model too); each row lists its seeds."""
     singles = [t for r in repeats for t in r["ensemble"]["member_tests"]]
+    views = pooled_views([v for r in repeats for v in r["ensemble"].get("member_views", [])])
     rows = [summary.row(f"single ({len(singles)} models)",
                         summarize_members([_metrics(t) for t in singles]), kind="single",
-                        seeds=[s for r in repeats for s in r["ensemble"]["seeds"]])]
+                        seeds=[s for r in repeats for s in r["ensemble"]["seeds"]],
+                        **({"views": views} if views else {}))]
     for index, first in enumerate(repeats[0]["rows"][1:], start=1):
         per_repeat = [r["rows"][index] for r in repeats]
         name = f"{first['name']} ({len(repeats)} repeats)"
@@ -39,6 +44,9 @@ def aggregate(repeats: list) -> list:
         if "gain" in first:
             extra["gain"] = mean_std([r["gain"] for r in per_repeat])
         seeds = [s for r in per_repeat for s in (r.get("seeds") or [r.get("seed")])]
+        views = pooled_views([r.get("views") for r in per_repeat])
+        if views:
+            extra["views"] = views
         rows.append(summary.row(name, summarize_members([_metrics(r) for r in per_repeat]),
                                 kind=first["kind"], seeds=seeds, **extra))
     return rows
@@ -53,6 +61,9 @@ def run(config, workdir: str, runtime: Runtime) -> dict:
     repeats = [run_row(with_seed(config, config.seed + r * study.seed_stride),
                        io_utils.join(workdir, f"repeat_{r}"), runtime, data)
                for r in range(study.repeats)]
+    first = io_utils.join(workdir, "repeat_0")
+    write_saliency(config, workdir, runtime, data, first, member_seeds(config),
+                   io_utils.join(first, "kd"))
     mu = config.data.multiview.single_view_prob
     rows = aggregate(repeats)
     return summary.finish(
@@ -60,4 +71,5 @@ def run(config, workdir: str, runtime: Runtime) -> dict:
         extra={"repeats": study.repeats, "single_view_prob": mu,
                "theory_single_error": mu / 2,
                "measured_single_error": 1.0 - rows[0]["accuracy"]["mean"],
-               "predictions": predictions_for(config.model.name, rows, mu)})
+               "predictions": (predictions_for(config.model.name, rows, mu)
+                               + view_predictions(rows))})

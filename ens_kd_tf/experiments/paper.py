@@ -15,7 +15,8 @@ from ens_kd_tf.experiments.distill_stage import check_feature_layers
 from ens_kd_tf.experiments.ensemble import ensemble_stage
 from ens_kd_tf.experiments.joint_sum import joint_sum_row, joint_sum_stage
 from ens_kd_tf.experiments.members import member_seeds, train_members
-from ens_kd_tf.experiments.predictions import predictions_for
+from ens_kd_tf.experiments.predictions import predictions_for, view_predictions
+from ens_kd_tf.experiments.saliency import write_saliency
 from ens_kd_tf.experiments.self_distill import sd_rows, sd_stage
 from ens_kd_tf.experiments.stages import load_data
 from ens_kd_tf.strategy import Runtime
@@ -47,7 +48,10 @@ def run(config, workdir: str, runtime: Runtime) -> dict:
     data = load_data(config)
     check_feature_layers(config, data)
     row = run_row(config, workdir, runtime, data)
+    write_saliency(config, workdir, runtime, data, workdir, member_seeds(config),
+                   io_utils.join(workdir, "kd"))
     return summary.finish(config, workdir, runtime, data, row["rows"],
                           extra={"disagreement": row["ensemble"]["disagreement"],
-                                 "predictions": predictions_for(config.model.name,
-                                                                row["rows"])})
+                                 "predictions": (predictions_for(config.model.name,
+                                                                 row["rows"])
+                                                 + view_predictions(row["rows"]))})

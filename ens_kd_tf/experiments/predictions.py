@@ -128,3 +128,99 @@ def predictions_for(model_name: str, rows: list, mu: Optional[float] = None) -> 
     if model_name.endswith(KERNEL_SUFFIXES):
         return kernel_predictions(rows)
     return network_predictions(rows, mu)
+
+
+# ---------------------------------------------------------------------------------------
+# The mechanism itself, measured by the view probes (ens_kd_tf/probes.py): which of its
+# class's two views each model learned. Each check reads the rows' `views` objects; a row
+# without them (data other than the built-in multi-view data) is skipped.
+# ---------------------------------------------------------------------------------------
+
+
+def _view_models(row: Optional[dict]) -> list:
+    from ens_kd_tf.probes import models_of
+
+    return models_of((row or {}).get("views"))
+
+
+def _both(views: dict) -> float:
+    """Fraction of classes whose two views are both learned."""
+    return views["classes_with_both"] / len(views["learned"])
+
+
+def _mean(values) -> float:
+    return float(sum(values) / len(values))
+
+
+def _binomial_tolerance(p: float, n: int) -> float:
+    """2 binomial std of a fraction p measured on n classes (at least 0.05)."""
+    return max(0.05, 2 * (max(p * (1 - p), 0.0) / max(n, 1)) ** 0.5)
+
+
+def view_predictions(rows: list) -> list:
+    """The theory's mechanism (PAPER.md "The theory's multi-view data"), per the probes:
+    single models win one view per class (a lottery), independent members win different
+    ones, the ensemble holds both, KD hands both to one student, SD some, and the
+    unlearned views are what single models get wrong."""
+    by_kind = {r["kind"]: r for r in rows}
+    singles = _view_models(by_kind.get("single"))
+    if not singles:
+        return []
+    out = []
+    check = _checker(out)
+    k = len(singles[0]["learned"])
+    single_both = [_both(v) for v in singles]
+    s_mean = _mean(single_both)
+    s_std = _mean([(b - s_mean) ** 2 for b in single_both]) ** 0.5
+    none = _mean([v["classes_with_none"] / k for v in singles])
+    check("single models learn both views for a minority of classes (theory ~0; < 1/2)",
+          s_mean < 0.5, f"{100 * s_mean:.0f} +- {100 * s_std:.0f}% of classes, "
+          f"{len(singles)} models")
+    check("single models learn at least one view of almost every class (>= 90%)",
+          none <= 0.1, f"no view learned for {100 * none:.0f}% of classes")
+    ens = _view_models(by_kind.get("ensemble"))
+    members = len(singles) // max(len(ens), 1)
+    union = _mean([_both(v) for v in ens]) if ens else None
+    if ens:
+        only_one = (1 - s_mean) / 2  # a member learned only view l (either, equally likely)
+        expected = 1 - 2 * only_one ** members
+        tol = _binomial_tolerance(expected, k * len(ens))
+        check(f"the ensemble of {members} holds both views as independent lotteries predict "
+              f"(1 - 2((1 - b)/2)^L = {expected:.2f} +- {tol:.2f}, b = single models' share)",
+              abs(union - expected) <= tol, f"{100 * union:.0f}% of classes")
+        own = _mean([v.get("own_learned_fraction", 0.0) for v in ens])
+        learned_union = _mean([v["learned_fraction"] for v in ens])
+        check("the ensemble's own output names the union's views (own learned fraction "
+              ">= union's - 0.1)", own >= learned_union - 0.1,
+              f"own {own:.2f}, union {learned_union:.2f}")
+    for kind, label in (("kd", "KD student"), ("sd", "self-distilled student")):
+        models = _view_models(by_kind.get(kind))
+        if not models:
+            continue
+        both = _mean([_both(v) for v in models])
+        margin = max(2 * s_std, 1 / k)
+        check(f"{label} learns both views for more classes than a single model "
+              f"(by > max(2 std, 1 class) = {100 * margin:.0f}%)", both > s_mean + margin,
+              f"{100 * both:.0f}% vs single {100 * s_mean:.0f}%")
+        if union is None:
+            continue
+        tol = _binomial_tolerance(union, k * len(models))
+        if kind == "kd":
+            check(f"KD student holds the ensemble's views (both-views share >= union's - "
+                  f"{tol:.2f})", both >= union - tol,
+                  f"{100 * both:.0f}% vs union {100 * union:.0f}%")
+        else:
+            check("self-distilled student holds fewer views than the ensemble (<= union's)",
+                  both <= union + 1e-9, f"{100 * both:.0f}% vs union {100 * union:.0f}%")
+    for kind in ("single", "kd"):
+        row, models = by_kind.get(kind), _view_models(by_kind.get(kind))
+        if not models or "single_view" not in row:
+            continue
+        err = 1 - _acc(row, "single_view")
+        missed = 1 - _mean([_mean([a for pair in v["probe_accuracy"] for a in pair])
+                            for v in models])
+        check(f"{row['name']}: single-view error = the probes' error (the theory: a "
+              "single-view sample is lost when its surviving view is unlearned; "
+              "|difference| <= 0.1)", abs(err - missed) <= 0.1,
+              f"single-view error {err:.3f}, probe error {missed:.3f}")
+    return out

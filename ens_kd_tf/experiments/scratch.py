@@ -44,11 +44,11 @@ def gain_points(student: dict, scratch: dict) -> float:
 def student_row(name: str, kind: str, student: dict, scratch: dict) -> dict:
     """A student's table row: its seed and its gain over the same-seed scratch model."""
     return summary.row(name, student["test"], kind=kind, seed=student["seed"],
-                       gain=gain_points(student, scratch))
+                       gain=gain_points(student, scratch), **summary.views_of(student))
 
 
 def scratch_row(scratch: dict, student_kind: str) -> dict:
     """The row of the scratch model a `student_kind` ("kd" or "sd") student is compared to."""
     label = STUDENT_LABELS[student_kind]
     return summary.row(f"scratch, same seed as {label}", scratch["test"], kind=KIND,
-                       seed=scratch["seed"], student=student_kind)
+                       seed=scratch["seed"], student=student_kind, **summary.views_of(scratch))

@@ -43,6 +43,7 @@ def run(config, workdir: str, runtime: Runtime) -> dict:
     teacher, _ = train_members(config, workdir, runtime, data, [config.seed, config.seed + 1])
     sd = sd_stage(config, workdir, runtime, data)
     # the student from scratch is member seed + 1: sd_rows reuses it as the same-seed scratch
-    rows = [summary.row("teacher", teacher["test"], kind="teacher", seed=teacher["seed"]),
+    rows = [summary.row("teacher", teacher["test"], kind="teacher", seed=teacher["seed"],
+                        **summary.views_of(teacher)),
             *sd_rows(config, workdir, runtime, data, sd)]
     return summary.finish(config, workdir, runtime, data, rows)

@@ -10,7 +10,7 @@ import keras
 import tensorflow as tf
 from absl import logging
 
-from ens_kd_tf import io_utils
+from ens_kd_tf import io_utils, probes
 from ens_kd_tf.data import ArrayDataset, load_dataset
 from ens_kd_tf.evaluate import evaluate_logits, predict_logits
 from ens_kd_tf.export import export_saved_model, save_keras_atomic
@@ -107,7 +107,8 @@ def train_classifier(config, workdir: str, runtime: Runtime, data: ArrayDataset,
     fit_summary = fit_resumable(model, data, config, workdir, runtime, plan)
     extra = {"model": config.model.name, "seed": config.seed,
              "params": int(sum(v.numpy().size for v in model.trainable_variables)),
-             "fit": fit_summary}
+             "fit": fit_summary,
+             **probes.stage_views(config, model, data, workdir, runtime.is_chief)}
     return finish_classifier(model, data, workdir, runtime, plan.eval_batch_size, extra,
                              export=config.export_saved_models)
 
