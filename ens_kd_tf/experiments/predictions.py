@@ -21,7 +21,7 @@ def _acc(row: dict, group: str = "") -> float:
     return value["mean"] if isinstance(value, dict) else value
 
 
-def _mean(value) -> float:
+def _point(value) -> float:
     """A plain number or the mean of a {"mean", "std"} summary (a gain over repeats)."""
     return value["mean"] if isinstance(value, dict) else value
 
@@ -34,7 +34,7 @@ def _checker(out: list):
 
 def _student_gains(rows: list) -> dict:
     """{"kd" / "sd": gain over the same-seed scratch model in points} for student rows."""
-    return {r["kind"]: _mean(r["gain"]) for r in rows
+    return {r["kind"]: _point(r["gain"]) for r in rows
             if r.get("kind") in ("kd", "sd") and "gain" in r}
 
 
