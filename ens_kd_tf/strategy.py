@@ -120,7 +120,9 @@ def replica_devices_are_cpus(strategy: tf.distribute.Strategy) -> bool:
 
 def use_jit_compile(runtime, strategy: tf.distribute.Strategy) -> bool:
     """XLA per `runtime.jit_compile`; "auto" = on, except multi-replica CPU runs, where XLA
-    cannot place variables across logical CPU devices (keras#19005)."""
+    cannot place variables across logical CPU devices (keras#19005). With "auto" and one
+    replica off TPU this is only the starting value: `fit_resumable` replaces it with the
+    measured faster path (see `probe_jit` and jit_choice.py)."""
     check_choice("runtime.jit_compile", runtime.jit_compile, JIT_CHOICES)
     if runtime.jit_compile != "auto":
         return runtime.jit_compile == "on"
@@ -128,6 +130,16 @@ def use_jit_compile(runtime, strategy: tf.distribute.Strategy) -> bool:
         return True
     multi = strategy.num_replicas_in_sync > 1
     return not (multi and replica_devices_are_cpus(strategy))
+
+
+def probe_jit(runtime, strategy: tf.distribute.Strategy) -> bool:
+    """Whether `fit` measures XLA vs no XLA (jit_choice.py): "auto" on one CPU / GPU replica.
+
+    TPUs always use XLA; multi-replica CPU never can; multi-replica GPU and multi-worker
+    runs keep XLA on, so every replica and worker runs the same path without a probe each.
+    """
+    return (runtime.jit_compile == "auto" and not is_tpu(strategy)
+            and strategy.num_replicas_in_sync == 1)
 
 
 def set_precision(policy: str) -> None:
@@ -163,18 +175,27 @@ def is_chief(strategy: tf.distribute.Strategy) -> bool:
 class Runtime:
     """What a run needs of the hardware: the strategy, whether steps use XLA, who writes."""
 
-    def __init__(self, strategy: tf.distribute.Strategy, jit_compile: bool):
+    def __init__(self, strategy: tf.distribute.Strategy, jit_compile: bool,
+                 probe_jit: bool = False):
+        """`jit_compile`: XLA for compiled steps (the starting value when `probe_jit`);
+        `probe_jit`: `fit_resumable` picks XLA or not by a cached measured probe."""
         self.strategy = strategy
         self.jit_compile = jit_compile
+        self.probe_jit = probe_jit
         self.is_chief = is_chief(strategy)
 
     @property
     def num_replicas(self) -> int:
         return self.strategy.num_replicas_in_sync
 
+    def _xla_label(self) -> str:
+        if self.probe_jit:
+            return "chosen per model by a measured probe"
+        return "on" if self.jit_compile else "off"
+
     def describe(self) -> str:
         return (f"{type(self.strategy).__name__} with {self.num_replicas} replica(s), "
-                f"XLA {'on' if self.jit_compile else 'off'}, "
+                f"XLA {self._xla_label()}, "
                 f"{keras.mixed_precision.dtype_policy().name}")
 
 
@@ -188,4 +209,4 @@ def setup_runtime(runtime, deterministic: bool = False) -> Runtime:
     if deterministic:
         tf.config.experimental.enable_op_determinism()
     strategy = make_strategy(runtime)
-    return Runtime(strategy, use_jit_compile(runtime, strategy))
+    return Runtime(strategy, use_jit_compile(runtime, strategy), probe_jit(runtime, strategy))
