@@ -22,7 +22,9 @@ from absl import logging
 from ens_kd_tf.errors import UsageError, check_choice
 
 STRATEGIES = ("auto", "cpu", "gpu", "mirrored", "multi_worker", "tpu")
-PRECISIONS = ("float32", "mixed_bfloat16", "mixed_float16")
+PRECISIONS = ("auto", "float32", "mixed_bfloat16", "mixed_float16")
+# /proc/cpuinfo flags of CPUs with bfloat16 matrix units (AVX512_BF16, AMX).
+BF16_CPU_FLAGS = ("avx512_bf16", "amx_bf16")
 JIT_CHOICES = ("auto", "on", "off")
 
 _GPU_HINT = (
@@ -142,10 +144,34 @@ def probe_jit(runtime, strategy: tf.distribute.Strategy) -> bool:
             and strategy.num_replicas_in_sync == 1)
 
 
-def set_precision(policy: str) -> None:
-    """Sets the global Keras dtype policy; models keep float32 logits."""
+def cpu_has_bf16() -> bool:
+    """True when /proc/cpuinfo lists a bfloat16 matrix unit (AVX512_BF16 or AMX)."""
+    from ens_kd_tf.jit_choice import cpu_info
+
+    return any(flag in cpu_info()[1] for flag in BF16_CPU_FLAGS)
+
+
+def auto_precision(runtime) -> str:
+    """What runtime.mixed_precision="auto" stands for: mixed_bfloat16 on TPUs and on CPUs with bf16 units (see README, "Benchmarks"
+    and "Runtime" for the measured speed and accuracy), float32 on GPUs and other CPUs."""
+    kind = getattr(runtime, "strategy", "auto")
+    if kind == "tpu" or (kind == "auto" and tpu_attached()):
+        return "mixed_bfloat16"
+    if kind in ("gpu", "auto", "mirrored", "multi_worker") and \
+            tf.config.list_physical_devices("GPU"):
+        return "float32"
+    return "mixed_bfloat16" if cpu_has_bf16() else "float32"
+
+
+def set_precision(policy: str, runtime=None) -> str:
+    """Sets the global Keras dtype policy ("auto" resolved by `auto_precision(runtime)`);
+    models keep float32 logits. Returns the policy set."""
     check_choice("runtime.mixed_precision", policy, PRECISIONS)
+    if policy == "auto":
+        policy = auto_precision(runtime)
+        logging.info("runtime.mixed_precision=auto picked %s", policy)
     keras.mixed_precision.set_dtype_policy(policy)
+    return policy
 
 
 def check_global_batch(global_batch: int, strategy: tf.distribute.Strategy) -> int:
@@ -205,7 +231,7 @@ def setup_runtime(runtime, deterministic: bool = False) -> Runtime:
     Call once per process, before any other TensorFlow work.
     """
     configure_cpu_devices(runtime.num_cpu_devices)
-    set_precision(runtime.mixed_precision)
+    set_precision(runtime.mixed_precision, runtime)
     if deterministic:
         tf.config.experimental.enable_op_determinism()
     strategy = make_strategy(runtime)

@@ -87,3 +87,16 @@ def test_global_batch_must_split_over_replicas():
     assert check_global_batch(128, FakeStrategy()) == 16
     with pytest.raises(UsageError, match="train.batch_size=100 is not divisible by the 8"):
         check_global_batch(100, FakeStrategy())
+
+
+def test_auto_precision_picks_bf16_only_where_bf16_units_exist(monkeypatch):
+    from ens_kd_tf import jit_choice, strategy
+
+    monkeypatch.setattr(jit_choice, "cpu_info", lambda: ("cpu", frozenset({"avx2", "avx512f"})))
+    assert strategy.auto_precision(_runtime_cfg()) == "float32"
+    monkeypatch.setattr(jit_choice, "cpu_info", lambda: ("cpu", frozenset({"avx512_bf16"})))
+    assert strategy.auto_precision(_runtime_cfg()) == "mixed_bfloat16"
+    monkeypatch.setattr(jit_choice, "cpu_info", lambda: ("cpu", frozenset({"amx_bf16"})))
+    assert strategy.auto_precision(_runtime_cfg()) == "mixed_bfloat16"
+    monkeypatch.setattr(jit_choice, "cpu_info", lambda: ("cpu", frozenset()))
+    assert strategy.auto_precision(_runtime_cfg(strategy="tpu")) == "mixed_bfloat16"
