@@ -74,6 +74,25 @@ def trainer_config(model: str, batch: int, npz: str):
     return config
 
 
+def stamp_steps(model: keras.Model) -> list:
+    """Wraps the model's (built) train function to append the time each call ends to the
+    returned list (CPU tf.function calls return when their step is done)."""
+    stamps, inner = [], model.train_function
+
+    def stamped(iterator):
+        logs = inner(iterator)
+        stamps.append(time.perf_counter())
+        return logs
+
+    model.train_function = stamped
+    return stamps
+
+
+def steady_step(stamps: list) -> float:
+    """Seconds per step from the end of the first step to the end of the last."""
+    return (stamps[-1] - stamps[0]) / (len(stamps) - 1)
+
+
 class TrainerTimer:
     """The package's trainer, `fit_resumable` (callbacks, a checkpoint each epoch,
     TensorBoard, the augmenting tf.data pipeline), on an npz of `steps` batches of 32x32x3
@@ -100,15 +119,7 @@ class TrainerTimer:
             compile_classifier(self.model, self.config.train, plan, runtime)
         self.epoch_overhead = float("inf")
         self._epoch()  # compiles (and, with jit auto, probes or reads the cached choice)
-        self._stamps = []
-        inner = self.model.train_function
-
-        def stamped(iterator):  # CPU tf.function calls return when their step is done
-            logs = inner(iterator)
-            self._stamps.append(time.perf_counter())
-            return logs
-
-        self.model.train_function = stamped
+        self._stamps = stamp_steps(self.model)
 
     @property
     def jit_compile(self) -> bool:
@@ -122,20 +133,11 @@ class TrainerTimer:
         return summary["train_seconds"]
 
     def seconds(self) -> float:
-        self._stamps = []
+        self._stamps.clear()
         epoch = self._epoch()
-        stamps = self._stamps
-        step = (stamps[-1] - stamps[0]) / (len(stamps) - 1)
-        self.epoch_overhead = min(self.epoch_overhead, epoch - step * len(stamps))
+        step = steady_step(self._stamps)
+        self.epoch_overhead = min(self.epoch_overhead, epoch - step * len(self._stamps))
         return step
-
-
-class _EpochTimer(keras.callbacks.Callback):
-    def on_epoch_begin(self, epoch, logs=None):
-        self.start = time.perf_counter()
-
-    def on_epoch_end(self, epoch, logs=None):
-        self.elapsed = time.perf_counter() - self.start
 
 
 def fixed_batches(batch: int, num_classes: int, extras: Sequence[np.ndarray] = (),
@@ -148,18 +150,21 @@ def fixed_batches(batch: int, num_classes: int, extras: Sequence[np.ndarray] = (
 
 
 class FitTimer:
-    """`model.fit` (compiled) on `data` with no callbacks; `seconds()` times one epoch of
-    `steps` steps (the first fit, in __init__, compiles)."""
+    """`model.fit` (compiled) on `data` with no callbacks; `seconds()` runs one epoch of
+    `steps` steps and returns the steady-state step time, measured like TrainerTimer's
+    (the first fit, in __init__, compiles)."""
 
     def __init__(self, model: keras.Model, data: tf.data.Dataset, steps: int):
+        if steps < 2:
+            raise ValueError("a steady-state step needs --steps >= 2")
         self.model, self.data, self.steps = model, data, steps
-        self.seconds()
+        self.model.fit(self.data, epochs=1, steps_per_epoch=self.steps, verbose=0)
+        self._stamps = stamp_steps(self.model)
 
     def seconds(self) -> float:
-        timer = _EpochTimer()
-        self.model.fit(self.data, epochs=1, steps_per_epoch=self.steps, verbose=0,
-                       callbacks=[timer])
-        return timer.elapsed / self.steps
+        self._stamps.clear()
+        self.model.fit(self.data, epochs=1, steps_per_epoch=self.steps, verbose=0)
+        return steady_step(self._stamps)
 
 
 def synthetic_step_timer(model_name: str, batch: int, steps: int, num_classes: int,

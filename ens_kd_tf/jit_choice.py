@@ -1,7 +1,8 @@
 """`runtime.jit_compile=auto`: XLA or not, by what trains this model faster on this machine.
 
-Neither path wins everywhere: on a 2-core AVX-512 + AVX512_BF16 EPYC, WRN-16-4 trains ~1.35x
-faster WITHOUT XLA (TF's oneDNN kernels), while on an AVX2 Zen 3 XLA was ~15% faster
+Neither path wins everywhere (issue 15's measurements, DESIGN.md): on a 2-core AVX-512 +
+AVX512_BF16 EPYC, WRN-16-4 trained ~1.35x faster WITHOUT XLA (TF's oneDNN kernels), while on
+an AVX2 Zen 3 XLA was ~15% faster; and the answer changes with the model and precision
 (README, "Benchmarks"). So before the first `fit`, `choose_jit` times a few train steps of
 the real compiled model on one real batch with and without XLA (after a warm-up that
 compiles; the two paths alternate, best of `rounds`), keeps the faster path's compiled train
@@ -14,7 +15,8 @@ XLA on, the earlier default: the probe's fixed cost (two compiles and ~10 steps)
 paying for runs of such tiny models, and the test suite's models are all below it (so no test
 pays for a probe unless it asks for one). This is a cost rule, not a speed claim: the demo's
 SimpleCNN-6-1 (0.95 GFLOP/step) is above it and is probed, because on this EPYC its step
-without XLA measured 3.9x faster than with XLA (README, "Benchmarks").
+without XLA measured 2.1x faster than with XLA (the demo's own probe line; README,
+"Benchmarks").
 
 Cache file: $ENS_KD_TF_CACHE_DIR/jit_choice.json, else $XDG_CACHE_HOME/ens_kd_tf/...,
 else ~/.cache/ens_kd_tf/jit_choice.json. Delete it to probe again.
