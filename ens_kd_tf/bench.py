@@ -54,6 +54,8 @@ _JIT = flags.DEFINE_enum("jit", "auto", list(JIT_CHOICES),
 _PRECISION = flags.DEFINE_enum("precision", "float32", list(PRECISIONS),
                                "Keras dtype policy of ens_kd_tf's models (PyTorch: float32).")
 
+_PEAK_SIZE = flags.DEFINE_integer("peak_matmul", 2048, "Matrix size of the peak measurement.")
+
 BENCHMARKS: Dict[str, Callable] = {}
 Rows = List[Tuple[str, float]]
 
@@ -117,7 +119,7 @@ def bench_train() -> None:
     reason = torch_missing_reason() if _AGAINST.value == "torch" else None
     if reason:
         print(f"--against=torch skipped: {reason}")
-    peak_before = timers.matmul_peak_gflops(compute_dtype())
+    peak_before = timers.matmul_peak_gflops(compute_dtype(), _PEAK_SIZE.value)
     with tempfile.TemporaryDirectory(prefix="ens_kd_tf_bench_") as workdir:
         trainer = timers.TrainerTimer(name, batch, steps, classes, workdir,
                                       one_device_runtime())
@@ -140,7 +142,7 @@ def bench_train() -> None:
         for worker in workers:
             worker.close()
         flops = 3.0 * forward_flops(trainer.model)
-    peak = max(peak_before, timers.matmul_peak_gflops(compute_dtype()))
+    peak = max(peak_before, timers.matmul_peak_gflops(compute_dtype(), _PEAK_SIZE.value))
     print(f"train step, {name}, batch {batch}, {steps} steps x {_REPEATS.value} rounds, "
           f"--jit={_JIT.value}")
     report(rows, batch, flops, peak)
@@ -170,7 +172,7 @@ def bench_distill() -> None:
     ensemble = build_ensemble(teachers, "logits")
     x, _ = next(iter(timers.fixed_batches(batch, classes)))
     cached_logits = ensemble(x, training=False).numpy()
-    peak_before = timers.matmul_peak_gflops(compute_dtype())
+    peak_before = timers.matmul_peak_gflops(compute_dtype(), _PEAK_SIZE.value)
     jit = forced_jit()
     on_the_fly = timers.distiller_timer(new_model(name, classes), ensemble, batch, steps,
                                         classes, None, jit)
@@ -183,7 +185,7 @@ def bench_distill() -> None:
         f"baseline: eager teacher loop + step ({path_label(jit)})": loop.seconds,
         "ens_kd_tf: Distiller, teachers on the fly": on_the_fly.seconds,
         "ens_kd_tf: Distiller, cached teacher outputs": cached.seconds}, _REPEATS.value)
-    peak = max(peak_before, timers.matmul_peak_gflops(compute_dtype()))
+    peak = max(peak_before, timers.matmul_peak_gflops(compute_dtype(), _PEAK_SIZE.value))
     flops = 3.0 * forward_flops(teachers[0])  # student training FLOPs per image
     print(f"KD step, {name} student, {count} {name} teachers, batch {batch}, "
           f"{path_label(jit)} (MFU counts the student's training FLOPs only)")
@@ -216,12 +218,12 @@ def bench_kernel() -> None:
 
     ordinary = fit_timer(new_model(base, _CLASSES.value, batchnorm=False))
     linear = fit_timer(new_model(name, _CLASSES.value))
-    peak_before = timers.matmul_peak_gflops(compute_dtype())
+    peak_before = timers.matmul_peak_gflops(compute_dtype(), _PEAK_SIZE.value)
     rows = best_of_rounds({f"baseline: {base} (no BN), Keras fit, {path_label(jit)}":
                            ordinary.seconds,
                            f"{name}: linearized, Keras fit, {path_label(jit)}": linear.seconds},
                           _REPEATS.value)
-    peak = max(peak_before, timers.matmul_peak_gflops(compute_dtype()))
+    peak = max(peak_before, timers.matmul_peak_gflops(compute_dtype(), _PEAK_SIZE.value))
     print(f"train step, {name} vs {base}, batch {batch} (MFU counts the ordinary "
           "model's FLOPs; target: the linearized step at most 3x the ordinary one)")
     report(rows, batch, 3.0 * forward_flops(ordinary.model), peak)

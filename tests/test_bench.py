@@ -14,7 +14,8 @@ from conftest import REPO
 
 
 def _bench(*args, env=None):
-    proc = subprocess.run([sys.executable, "-m", "ens_kd_tf.bench", *args], cwd=REPO,
+    proc = subprocess.run([sys.executable, "-m", "ens_kd_tf.bench", *args,
+                           "--peak_matmul=512"], cwd=REPO,
                           capture_output=True, text=True, timeout=600,
                           env=dict(os.environ, **(env or {})))
     assert proc.returncode == 0, proc.stderr[-3000:]
