@@ -22,7 +22,9 @@ from absl import logging
 from ens_kd_tf.errors import UsageError, check_choice
 
 STRATEGIES = ("auto", "cpu", "gpu", "mirrored", "multi_worker", "tpu")
-PRECISIONS = ("float32", "mixed_bfloat16", "mixed_float16")
+PRECISIONS = ("auto", "float32", "mixed_bfloat16", "mixed_float16")
+# /proc/cpuinfo flags of CPUs with bfloat16 matrix units (AVX512_BF16, AMX).
+BF16_CPU_FLAGS = ("avx512_bf16", "amx_bf16")
 JIT_CHOICES = ("auto", "on", "off")
 
 _GPU_HINT = (
@@ -128,7 +130,9 @@ def replica_devices_are_cpus(strategy: tf.distribute.Strategy) -> bool:
 
 def use_jit_compile(runtime, strategy: tf.distribute.Strategy) -> bool:
     """XLA per `runtime.jit_compile`; "auto" = on, except multi-replica CPU runs, where XLA
-    cannot place variables across logical CPU devices (keras#19005)."""
+    cannot place variables across logical CPU devices (keras#19005). With "auto" and one
+    replica off TPU this is only the starting value: `fit_resumable` replaces it with the
+    measured faster path (see `probe_jit` and jit_choice.py)."""
     check_choice("runtime.jit_compile", runtime.jit_compile, JIT_CHOICES)
     if runtime.jit_compile != "auto":
         return runtime.jit_compile == "on"
@@ -138,10 +142,44 @@ def use_jit_compile(runtime, strategy: tf.distribute.Strategy) -> bool:
     return not (multi and replica_devices_are_cpus(strategy))
 
 
-def set_precision(policy: str) -> None:
-    """Sets the global Keras dtype policy; models keep float32 logits."""
+def probe_jit(runtime, strategy: tf.distribute.Strategy) -> bool:
+    """Whether `fit` measures XLA vs no XLA (jit_choice.py): "auto" on one CPU / GPU replica.
+
+    TPUs always use XLA; multi-replica CPU never can; multi-replica GPU and multi-worker
+    runs keep XLA on, so every replica and worker runs the same path without a probe each.
+    """
+    return (runtime.jit_compile == "auto" and not is_tpu(strategy)
+            and strategy.num_replicas_in_sync == 1)
+
+
+def cpu_has_bf16() -> bool:
+    """True when /proc/cpuinfo lists a bfloat16 matrix unit (AVX512_BF16 or AMX)."""
+    from ens_kd_tf.jit_choice import cpu_info
+
+    return any(flag in cpu_info()[1] for flag in BF16_CPU_FLAGS)
+
+
+def auto_precision(runtime) -> str:
+    """What runtime.mixed_precision="auto" stands for: mixed_bfloat16 on TPUs and on CPUs with bf16 units (see README, "Benchmarks"
+    and "Runtime" for the measured speed and accuracy), float32 on GPUs and other CPUs."""
+    kind = getattr(runtime, "strategy", "auto")
+    if kind == "tpu" or (kind == "auto" and tpu_attached()):
+        return "mixed_bfloat16"
+    if kind in ("gpu", "auto", "mirrored", "multi_worker") and \
+            tf.config.list_physical_devices("GPU"):
+        return "float32"
+    return "mixed_bfloat16" if cpu_has_bf16() else "float32"
+
+
+def set_precision(policy: str, runtime=None) -> str:
+    """Sets the global Keras dtype policy ("auto" resolved by `auto_precision(runtime)`);
+    models keep float32 logits. Returns the policy set."""
     check_choice("runtime.mixed_precision", policy, PRECISIONS)
+    if policy == "auto":
+        policy = auto_precision(runtime)
+        logging.info("runtime.mixed_precision=auto picked %s", policy)
     keras.mixed_precision.set_dtype_policy(policy)
+    return policy
 
 
 def check_global_batch(global_batch: int, strategy: tf.distribute.Strategy) -> int:
@@ -171,18 +209,27 @@ def is_chief(strategy: tf.distribute.Strategy) -> bool:
 class Runtime:
     """What a run needs of the hardware: the strategy, whether steps use XLA, who writes."""
 
-    def __init__(self, strategy: tf.distribute.Strategy, jit_compile: bool):
+    def __init__(self, strategy: tf.distribute.Strategy, jit_compile: bool,
+                 probe_jit: bool = False):
+        """`jit_compile`: XLA for compiled steps (the starting value when `probe_jit`);
+        `probe_jit`: `fit_resumable` picks XLA or not by a cached measured probe."""
         self.strategy = strategy
         self.jit_compile = jit_compile
+        self.probe_jit = probe_jit
         self.is_chief = is_chief(strategy)
 
     @property
     def num_replicas(self) -> int:
         return self.strategy.num_replicas_in_sync
 
+    def _xla_label(self) -> str:
+        if self.probe_jit:
+            return "chosen per model by a measured probe"
+        return "on" if self.jit_compile else "off"
+
     def describe(self) -> str:
         return (f"{type(self.strategy).__name__} with {self.num_replicas} replica(s), "
-                f"XLA {'on' if self.jit_compile else 'off'}, "
+                f"XLA {self._xla_label()}, "
                 f"{keras.mixed_precision.dtype_policy().name}")
 
 
@@ -192,8 +239,8 @@ def setup_runtime(runtime, deterministic: bool = False) -> Runtime:
     Call once per process, before any other TensorFlow work.
     """
     configure_cpu_devices(runtime.num_cpu_devices)
-    set_precision(runtime.mixed_precision)
+    set_precision(runtime.mixed_precision, runtime)
     if deterministic:
         tf.config.experimental.enable_op_determinism()
     strategy = make_strategy(runtime)
-    return Runtime(strategy, use_jit_compile(runtime, strategy))
+    return Runtime(strategy, use_jit_compile(runtime, strategy), probe_jit(runtime, strategy))

@@ -19,6 +19,7 @@ from ens_kd_tf import io_utils, keras_compat, probes
 from ens_kd_tf.checkpointing import CheckpointEvery, Checkpointer, StopOnNaN
 from ens_kd_tf.data.base import ArrayDataset
 from ens_kd_tf.data.pipeline import eval_batches, steps_per_epoch, train_batches
+from ens_kd_tf.jit_choice import choose_jit
 from ens_kd_tf.losses import SparseCrossentropy, classification_metrics
 from ens_kd_tf.optim import make_optimizer
 from ens_kd_tf.optim import steps_per_execution as effective_steps_per_execution
@@ -124,10 +125,15 @@ def fit_resumable(
     eval_data = eval_batches(data.x_test, data.y_test, plan.eval_batch_size, eval_extras)
     aug = config.data.augment
 
+    def batches(first_step: int):
+        return train_batches(data, plan.batch_size, config.seed, first_step, aug.crop_padding,
+                             aug.flip, train_extras, bank_views, view_extras)
+
+    if runtime.probe_jit:  # XLA or not: whichever trains this model faster here
+        choose_jit(model, batches(start), plan.batch_size, runtime.is_chief)
+
     def run(first_step: int, initial_epoch: int, epochs: int, steps: int) -> None:
-        stream = train_batches(data, plan.batch_size, config.seed, first_step,
-                               aug.crop_padding, aug.flip, train_extras, bank_views,
-                               view_extras)
+        stream = batches(first_step)
         if keras_compat.is_multi_worker(runtime.strategy):
             keras_compat.build_from_spec(model, stream.element_spec)
         history = model.fit(stream, epochs=epochs, initial_epoch=initial_epoch,

@@ -5,8 +5,13 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+import tempfile
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+# runtime.jit_compile=auto caches its measured XLA choice per machine (jit_choice.py): keep
+# the tests (and the subprocesses they start) away from the user's cache. Test models are
+# below the probe's FLOP threshold, so no test pays for a probe unless it asks for one.
+os.environ["ENS_KD_TF_CACHE_DIR"] = tempfile.mkdtemp(prefix="ens_kd_tf_test_cache_")
 
 import pytest  # noqa: E402
 

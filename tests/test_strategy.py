@@ -12,7 +12,7 @@ import tensorflow as tf
 from conftest import REPO
 from ens_kd_tf.errors import UsageError
 from ens_kd_tf.strategy import (Runtime, check_global_batch, is_chief, make_strategy,
-                                use_jit_compile)
+                                probe_jit, use_jit_compile)
 
 
 def _runtime_cfg(**kw):
@@ -62,6 +62,22 @@ def test_jit_is_on_for_one_device_and_explicit_choices_win():
     assert use_jit_compile(_runtime_cfg(), one) is True
     assert use_jit_compile(_runtime_cfg(jit_compile="off"), one) is False
     assert Runtime(one, True).is_chief and is_chief(one)
+    # "auto" on one replica: fit measures XLA vs no XLA (jit_choice.py); on/off never do.
+    assert probe_jit(_runtime_cfg(), one) is True
+    assert probe_jit(_runtime_cfg(jit_compile="on"), one) is False
+    assert probe_jit(_runtime_cfg(jit_compile="off"), one) is False
+    assert "measured probe" in Runtime(one, True, probe_jit=True).describe()
+
+
+def test_multi_replica_cpu_keeps_xla_off_without_a_probe():
+    class TwoCpus:
+        num_replicas_in_sync = 2
+
+        class extended:
+            worker_devices = ("/cpu:0", "/cpu:1")
+
+    assert use_jit_compile(_runtime_cfg(), TwoCpus()) is False
+    assert probe_jit(_runtime_cfg(), TwoCpus()) is False
 
 
 def test_global_batch_must_split_over_replicas():
@@ -71,3 +87,16 @@ def test_global_batch_must_split_over_replicas():
     assert check_global_batch(128, FakeStrategy()) == 16
     with pytest.raises(UsageError, match="train.batch_size=100 is not divisible by the 8"):
         check_global_batch(100, FakeStrategy())
+
+
+def test_auto_precision_picks_bf16_only_where_bf16_units_exist(monkeypatch):
+    from ens_kd_tf import jit_choice, strategy
+
+    monkeypatch.setattr(jit_choice, "cpu_info", lambda: ("cpu", frozenset({"avx2", "avx512f"})))
+    assert strategy.auto_precision(_runtime_cfg()) == "float32"
+    monkeypatch.setattr(jit_choice, "cpu_info", lambda: ("cpu", frozenset({"avx512_bf16"})))
+    assert strategy.auto_precision(_runtime_cfg()) == "mixed_bfloat16"
+    monkeypatch.setattr(jit_choice, "cpu_info", lambda: ("cpu", frozenset({"amx_bf16"})))
+    assert strategy.auto_precision(_runtime_cfg()) == "mixed_bfloat16"
+    monkeypatch.setattr(jit_choice, "cpu_info", lambda: ("cpu", frozenset()))
+    assert strategy.auto_precision(_runtime_cfg(strategy="tpu")) == "mixed_bfloat16"
