@@ -245,11 +245,20 @@ def measure(model: keras.Model, geom: ViewGeometry, x_test: np.ndarray, y_test: 
     return views, {"logits": logits, "y": py, "view": pv}
 
 
+def _inputs_are_views(geom: ViewGeometry, x: np.ndarray) -> bool:
+    """False for models on other inputs derived from the data (e.g. a frozen network's
+    features in the views experiment): the probes render the data's own inputs."""
+    if geom.form == "patches":
+        return tuple(x.shape[1:]) == (geom.spec.num_patches, geom.spec.patch_dim)
+    grid = int(round(geom.spec.num_patches ** 0.5))
+    return tuple(x.shape[1:]) == (grid * geom.patch_size, grid * geom.patch_size, 3)
+
+
 def stage_views(config, model: keras.Model, data, workdir: str, is_chief: bool) -> dict:
     """{"views": ...} for a trained stage model on multi-view data (also writes its probe
     logits and attaches its Phi curve), else {}."""
     geom = view_geometry(config)
-    if geom is None:
+    if geom is None or not _inputs_are_views(geom, data.x_test):
         return {}
     views, arrays = measure(model, geom, data.x_test, data.y_test,
                             data.test_groups["multi_view"])
