@@ -4,7 +4,8 @@ r"""Self-distillation: a trained model distilled into a fresh copy of itself. TH
 
 Trains the teacher (seed 0), a student from scratch (seed 1, labels only) and the
 self-distilled student (seed 1's init and data order, teacher = seed 0), then prints the
-table. Offline, on the built-in multi-view images: 2 min 10 s on 2 CPU cores (measured).
+table. Offline, on the built-in multi-view images: 1 min 10 s on 2 idle CPU cores (measured;
+teacher 97.55 %, self-distilled student 99.05 %, its same-seed scratch 97.22 %).
 
 Paper protocol:
   python -m ens_kd_tf.main --config=configs/self_distill.py:cifar100,wrn_28_10,tpu \

@@ -160,8 +160,9 @@ def cpu_has_bf16() -> bool:
 
 
 def auto_precision(runtime) -> str:
-    """What runtime.mixed_precision="auto" stands for: mixed_bfloat16 on TPUs and on CPUs with bf16 units (see README, "Benchmarks"
-    and "Runtime" for the measured speed and accuracy), float32 on GPUs and other CPUs."""
+    """What runtime.mixed_precision="auto" stands for: mixed_bfloat16 on TPUs and on CPUs
+    with bf16 units (see README, "Benchmarks" and "Runtime" for the measured speed and
+    accuracy), float32 on GPUs and other CPUs."""
     kind = getattr(runtime, "strategy", "auto")
     if kind == "tpu" or (kind == "auto" and tpu_attached()):
         return "mixed_bfloat16"

@@ -17,8 +17,8 @@ from ens_kd_tf.train import compile_classifier, fit_resumable, make_plan
 def _compiled(jit=True):
     keras.utils.set_random_seed(0)
     model = build_model("simple_cnn_3_1", 10, (16, 16, 3))
-    model.compile(keras.optimizers.SGD(0.1, momentum=0.9), keras.losses.SparseCategoricalCrossentropy(
-        from_logits=True), jit_compile=jit)
+    model.compile(keras.optimizers.SGD(0.1, momentum=0.9),
+                  keras.losses.SparseCategoricalCrossentropy(from_logits=True), jit_compile=jit)
     model.optimizer.build(model.trainable_variables)
     return model
 

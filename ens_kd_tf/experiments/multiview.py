@@ -16,7 +16,7 @@ from ens_kd_tf.experiments import summary
 from ens_kd_tf.experiments.members import member_seeds
 from ens_kd_tf.experiments.paper import run_row
 from ens_kd_tf.experiments.saliency import write_saliency
-from ens_kd_tf.experiments.predictions import predictions_for, view_predictions
+from ens_kd_tf.experiments.predictions import predictions_for
 from ens_kd_tf.experiments.stages import load_data, with_seed
 from ens_kd_tf.probes import pooled_views
 from ens_kd_tf.strategy import Runtime
@@ -71,5 +71,4 @@ def run(config, workdir: str, runtime: Runtime) -> dict:
         extra={"repeats": study.repeats, "single_view_prob": mu,
                "theory_single_error": mu / 2,
                "measured_single_error": 1.0 - rows[0]["accuracy"]["mean"],
-               "predictions": (predictions_for(config.model.name, rows, mu)
-                               + view_predictions(rows))})
+               "predictions": predictions_for(config.model.name, rows, mu)})

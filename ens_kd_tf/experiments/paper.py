@@ -15,7 +15,7 @@ from ens_kd_tf.experiments.distill_stage import check_feature_layers
 from ens_kd_tf.experiments.ensemble import ensemble_stage
 from ens_kd_tf.experiments.joint_sum import joint_sum_row, joint_sum_stage
 from ens_kd_tf.experiments.members import member_seeds, train_members
-from ens_kd_tf.experiments.predictions import predictions_for, view_predictions
+from ens_kd_tf.experiments.predictions import predictions_for
 from ens_kd_tf.experiments.saliency import write_saliency
 from ens_kd_tf.experiments.self_distill import sd_rows, sd_stage
 from ens_kd_tf.experiments.stages import load_data
@@ -52,6 +52,5 @@ def run(config, workdir: str, runtime: Runtime) -> dict:
                    io_utils.join(workdir, "kd"))
     return summary.finish(config, workdir, runtime, data, row["rows"],
                           extra={"disagreement": row["ensemble"]["disagreement"],
-                                 "predictions": (predictions_for(config.model.name,
-                                                                 row["rows"])
-                                                 + view_predictions(row["rows"]))})
+                                 "predictions": predictions_for(config.model.name,
+                                                               row["rows"])})

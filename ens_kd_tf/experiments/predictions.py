@@ -123,11 +123,14 @@ def kernel_predictions(rows: list) -> list:
 
 
 def predictions_for(model_name: str, rows: list, mu: Optional[float] = None) -> list:
+    """The paper's checks for `rows`: Table 2's for kernel models; for networks Table 1's
+    and, on multi-view data, the view-learning mechanism's (a theory of feature learning,
+    which linearized models do not do)."""
     from ens_kd_tf.models import KERNEL_SUFFIXES
 
     if model_name.endswith(KERNEL_SUFFIXES):
         return kernel_predictions(rows)
-    return network_predictions(rows, mu)
+    return network_predictions(rows, mu) + view_predictions(rows)
 
 
 # ---------------------------------------------------------------------------------------
