@@ -2,14 +2,15 @@ r"""A row of PAPER.md Table 2: single, ensemble, sum, KD and SD for a neural-ker
 
 Built-in data (offline):
   python -m ens_kd_tf.main --config=configs/kernels.py --workdir=/tmp/kernels
-Measured (2 cores, 30 min 25 s at load average 13-25 from parallel jobs: the 15-min target
-could not be checked on an idle machine; members trained in 251-317 s each at load ~20-25,
-the KD / scratch / SD models in 68-86 s each at load ~15): single
-49.17 +- 1.61 (sample std), ensemble 68.95, sum 65.95, KD 41.00 (same-seed scratch 43.88,
-gain -2.88), SD 39.52 (same-seed scratch 50.90, gain -11.38) %. Holds: ensemble and sum gain,
-KD within max(2 std, 1 point) of its scratch. Does NOT hold: SD is 11.4 points BELOW its
-scratch (T = 4 makes these low-confidence teachers' targets nearly uniform; with
---config.distill.temperature=1: KD gain -1.72, SD gain -3.28 against a 3.21 tolerance).
+Measured on an idle 2-core machine: 3 min 43 s (251 s user CPU; XLA chosen off by the
+probe, 0.016 vs 0.028 s a step): single 49.12 +- 1.56 (sample std), ensemble 69.05, sum
+65.35, KD 41.17 (same-seed scratch 43.88, gain -2.70), SD 38.82 (same-seed scratch 50.72,
+gain -11.90) %. Holds: the ensemble helps (+19.93 points); KD within max(2 std, 1 point) =
+3.13 of its scratch. Does NOT hold: the sum gains +16.23, 3.7 points short of the ensemble
+(beyond the 3.13 tolerance; an earlier run under load, with XLA on, gave +16.78 vs +19.78,
+inside it), and SD is 11.9 points BELOW its scratch (T = 4 makes these low-confidence
+teachers' targets nearly uniform; with --config.distill.temperature=1, measured under load:
+KD gain -1.72, SD gain -3.28 against a 3.21 tolerance).
 
 A paper row (the report puts the paper's Table 2 figures beside ours), e.g. ResNet10-2-NTK on
 CIFAR-10 (a model preset is kept whatever its place among the presets):
@@ -36,8 +37,7 @@ reached the regularised optimum. Measured for one member (seed 0) with
   LR 0.05 or 0.1, WD 5e-3, E 15, and Adam 3e-3, WD 5e-4, E 20: slower (not converged).
 The weak ridge (5e-4) cannot be reached within a CPU budget (its optimum is near
 interpolation); the stronger ridge 5e-3 is the problem this config solves to convergence.
-Each model's final train metrics are in its results.json (fit.last_epoch). One model took
-4 min on 2 cores at load average ~20-25 (parallel jobs; measured); a run trains 9
+Each model's final train metrics are in its results.json (fit.last_epoch). A run trains 9
 model-equivalents (3 members, a sum of 3, KD, its same-seed scratch, SD).
 """
 
