@@ -37,6 +37,15 @@ def classification_metrics() -> list:
     ]
 
 
+def tempered_kl(teacher_logits, student_logits, temperature: float):
+    """KL(softmax(t / T) || softmax(s / T)) per example: [B, k], [B, k] -> [B] float32."""
+    t = ops.cast(teacher_logits, "float32") / temperature
+    s = ops.cast(student_logits, "float32") / temperature
+    log_p_teacher = t - ops.logsumexp(t, axis=-1, keepdims=True)
+    log_p_student = s - ops.logsumexp(s, axis=-1, keepdims=True)
+    return ops.sum(ops.exp(log_p_teacher) * (log_p_teacher - log_p_student), axis=-1)
+
+
 @keras.saving.register_keras_serializable(package="ens_kd_tf")
 class SoftTargetKL(keras.losses.Loss):
     """KL(softmax(t / T) || softmax(s / T)) per example, in float32.
@@ -50,11 +59,7 @@ class SoftTargetKL(keras.losses.Loss):
         self.temperature = float(temperature)
 
     def call(self, y_true, y_pred):
-        t = ops.cast(y_true, "float32") / self.temperature
-        s = ops.cast(y_pred, "float32") / self.temperature
-        log_p_teacher = t - ops.logsumexp(t, axis=-1, keepdims=True)
-        log_p_student = s - ops.logsumexp(s, axis=-1, keepdims=True)
-        return ops.sum(ops.exp(log_p_teacher) * (log_p_teacher - log_p_student), axis=-1)
+        return tempered_kl(y_true, y_pred, self.temperature)
 
     def get_config(self):
         return {**super().get_config(), "temperature": self.temperature}
@@ -85,12 +90,8 @@ class SoftTargetDistillation(keras.distillation.DistillationLoss):
 
     def per_example(self, teacher_logits, student_logits):
         """T^2 * KL per example: [B, k], [B, k] -> [B] float32."""
-        t = ops.cast(teacher_logits, "float32") / self.temperature
-        s = ops.cast(student_logits, "float32") / self.temperature
-        log_p_teacher = t - ops.logsumexp(t, axis=-1, keepdims=True)
-        log_p_student = s - ops.logsumexp(s, axis=-1, keepdims=True)
-        kl = ops.sum(ops.exp(log_p_teacher) * (log_p_teacher - log_p_student), axis=-1)
-        return self.temperature ** 2 * kl
+        return self.temperature ** 2 * tempered_kl(teacher_logits, student_logits,
+                                                   self.temperature)
 
     def compute_loss(self, teacher_outputs, student_outputs, **kwargs):
         """Scalar: the batch mean of `per_example` (not scaled for replicas)."""
