@@ -24,9 +24,11 @@ Teacher outputs: the CIFAR presets augment every epoch, so the teachers run in e
 outputs are computed once and reused ("cached", exact).
 """
 
-from ens_kd_tf.config_defaults import apply_presets, base_config
+from ens_kd_tf.config_defaults import add_distill, add_ensemble, apply_presets, base_config
 
 
 def get_config(arg=None):
     config = base_config("distill")
+    add_ensemble(config)
+    add_distill(config, teacher_workdir=True)
     return apply_presets(config, arg)

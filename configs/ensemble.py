@@ -12,9 +12,10 @@ Writes members/seed_<n>/ (each a single-model run), ensemble/ (scores from the m
 stored test logits, and the ensemble exported as one SavedModel), results.json, report.md.
 """
 
-from ens_kd_tf.config_defaults import apply_presets, base_config
+from ens_kd_tf.config_defaults import add_ensemble, apply_presets, base_config
 
 
 def get_config(arg=None):
     config = base_config("ensemble")
+    add_ensemble(config, member=True)
     return apply_presets(config, arg)

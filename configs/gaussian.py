@@ -13,12 +13,13 @@ with --config.gaussian_sweep.label_noise="(0.0, 0.1)".
 
 import ml_collections
 
-from ens_kd_tf.config_defaults import apply_presets, base_config
+from ens_kd_tf.config_defaults import add_ensemble, apply_presets, base_config
 from ens_kd_tf.data.gaussian import TEACHERS
 
 
 def get_config(arg=None):
     config = base_config("gaussian")
+    add_ensemble(config)
     config.data.name = "gaussian_teacher"
     config.model.name = "simple_cnn_6_1"  # the learner with gaussian_sweep.learner="model"
     config.ensemble.num_members = 3

@@ -9,9 +9,10 @@ Paper protocol:
       --workdir=gs://BUCKET/sum_c100 --config.joint_sum.num_members=4
 """
 
-from ens_kd_tf.config_defaults import apply_presets, base_config
+from ens_kd_tf.config_defaults import add_joint_sum, apply_presets, base_config
 
 
 def get_config(arg=None):
     config = base_config("joint_sum")
+    add_joint_sum(config, num_members=5)
     return apply_presets(config, arg)

@@ -19,9 +19,10 @@ CIFAR-10 (a model preset is kept whatever its place among the presets):
 
 Any zoo name with the suffix _ntk (linearized at init), _ntkp (the same in the NTK
 parameterisation) or _gp (only the last layer trained) is a kernel model; see
-ens_kd_tf/kernels.py. The pipeline is the one of configs/paper.py, each KD / SD student beside
-a plain model of its own seed. Expected message (PAPER.md): the ensemble helps but training
-the sum helps as much, and neither KD nor SD beats a plain model of the same seed.
+ens_kd_tf/models/kernels.py. The pipeline is the one of configs/paper.py, each KD / SD
+student beside a plain model of its own seed. Expected message (PAPER.md): the ensemble
+helps but training the sum helps as much, and neither KD nor SD beats a plain model of the
+same seed.
 
 Convergence on the built-in data (the default): a linearized model trained with
 cross-entropy + L2 on W - W0 is a convex problem, so "converged" means the train loss has
@@ -41,7 +42,8 @@ Each model's final train metrics are in its results.json (fit.last_epoch). A run
 model-equivalents (3 members, a sum of 3, KD, its same-seed scratch, SD).
 """
 
-from ens_kd_tf.config_defaults import apply_presets, base_config, preset_model_name
+from ens_kd_tf.config_defaults import (add_table1_sections, apply_presets, base_config,
+                                      preset_model_name)
 from ens_kd_tf.errors import UsageError
 from ens_kd_tf.models import KERNEL_SUFFIXES
 
@@ -50,6 +52,7 @@ CIFAR_DEFAULT_MODEL = "simple_cnn_10_3_ntk"  # a Table 2 row
 
 def get_config(arg=None):
     config = base_config("paper")
+    add_table1_sections(config)
     config.model.name = "simple_cnn_6_1_ntk"
     config.ensemble.num_members = 3
     config = apply_presets(config, arg)
@@ -58,12 +61,9 @@ def get_config(arg=None):
         config.train.learning_rate = 0.2
         config.train.weight_decay = 5e-3
         config.train.eval_every_epochs = 20  # test only at the end: it costs ~2 epochs
-    # The cifar presets set the paper's network (wrn_28_10): a model named among the presets
-    # wins wherever it stands, else the CIFAR default kernel row.
-    named = preset_model_name(arg)
-    if named:
-        config.model.name = named
-    elif "cifar" in config.data.name:
+    # The cifar presets set the paper's network (wrn_28_10): unless a model is named among
+    # the presets (apply_presets gave it model.name), the CIFAR default kernel row.
+    if not preset_model_name(arg) and "cifar" in config.data.name:
         config.model.name = CIFAR_DEFAULT_MODEL
     if not config.model.name.endswith(KERNEL_SUFFIXES):
         raise UsageError(

@@ -62,7 +62,7 @@ to 0.54-0.99 of the winner.
 
 import ml_collections
 
-from ens_kd_tf.config_defaults import apply_presets, base_config
+from ens_kd_tf.config_defaults import add_table1_sections, apply_presets, base_config
 
 
 def _theory(config):
@@ -88,6 +88,7 @@ def _theory(config):
 
 def get_config(arg=None):
     config = base_config("multiview")
+    add_table1_sections(config)
     # 12x12 images of 3x3 cells of 4x4 pixels, 4 epochs: under 10 minutes for 5 repeats
     config.data.image_size = 12
     config.data.multiview.num_test = 2000
@@ -98,7 +99,4 @@ def get_config(arg=None):
     config.study = ml_collections.ConfigDict()
     config.study.repeats = 5
     config.study.seed_stride = 100
-    tokens = [t.strip() for t in (arg or "").split(",") if t.strip()]
-    if "theory" in tokens:
-        _theory(config)
-    return apply_presets(config, ",".join(t for t in tokens if t != "theory"))
+    return apply_presets(config, arg, own={"theory": _theory})

@@ -14,9 +14,10 @@ checkpoint. Writes results.json, report.md (the paper's layout), report.png, vie
 saliency.png.
 """
 
-from ens_kd_tf.config_defaults import apply_presets, base_config
+from ens_kd_tf.config_defaults import add_table1_sections, apply_presets, base_config
 
 
 def get_config(arg=None):
     config = base_config("paper")
+    add_table1_sections(config)
     return apply_presets(config, arg)

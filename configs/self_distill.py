@@ -12,9 +12,10 @@ Paper protocol:
       --workdir=gs://BUCKET/sd_c100
 """
 
-from ens_kd_tf.config_defaults import apply_presets, base_config
+from ens_kd_tf.config_defaults import add_distill, apply_presets, base_config
 
 
 def get_config(arg=None):
     config = base_config("self_distill")
+    add_distill(config)
     return apply_presets(config, arg)

@@ -39,7 +39,10 @@ from absl import app, flags  # noqa: E402
 
 from ens_kd_tf import bench_timers as timers  # noqa: E402
 from ens_kd_tf.bench_torch import TorchWorker, torch_missing_reason  # noqa: E402
+from ens_kd_tf.ensemble import build_ensemble  # noqa: E402
 from ens_kd_tf.flops import forward_flops  # noqa: E402
+from ens_kd_tf.losses import SparseCrossentropy  # noqa: E402
+from ens_kd_tf.models import KERNEL_SUFFIXES, build_model  # noqa: E402
 from ens_kd_tf.strategy import JIT_CHOICES, PRECISIONS, Runtime, set_precision  # noqa: E402
 
 _MODEL = flags.DEFINE_string("model", "wrn_16_4", "Zoo model name.")
@@ -72,8 +75,6 @@ def compute_dtype() -> str:
 
 
 def new_model(name: str, num_classes: int, seed: int = 0, **kwargs) -> keras.Model:
-    from ens_kd_tf.models import build_model
-
     keras.utils.set_random_seed(seed)
     return build_model(name, num_classes, (32, 32, 3), l2=2.5e-4, **kwargs)
 
@@ -161,8 +162,6 @@ def bench_train() -> None:
 
 @benchmark("distill")
 def bench_distill() -> None:
-    from ens_kd_tf.ensemble import build_ensemble
-
     name, batch, steps, count = _MODEL.value, _BATCH.value, _STEPS.value, _TEACHERS.value
     classes = _CLASSES.value
     teachers = [new_model(name, classes, seed=100 + i) for i in range(count)]
@@ -200,9 +199,6 @@ def bench_distill() -> None:
 @benchmark("kernel")
 def bench_kernel() -> None:
     """Linearized (jvp) train step vs the ordinary model's, same architecture without BN."""
-    from ens_kd_tf.losses import SparseCrossentropy
-    from ens_kd_tf.models import KERNEL_SUFFIXES
-
     name, batch, steps = _MODEL.value, _BATCH.value, _STEPS.value
     base = next((name[:-len(s)] for s in KERNEL_SUFFIXES if name.endswith(s)), None)
     if base is None:

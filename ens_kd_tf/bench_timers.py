@@ -16,10 +16,10 @@ import tensorflow as tf
 
 from ens_kd_tf.config_defaults import base_config
 from ens_kd_tf.data import load_dataset
-from ens_kd_tf.distill import Distiller
-from ens_kd_tf.experiments.stages import new_classifier
+from ens_kd_tf.data.base import make_array_dataset
+from ens_kd_tf.distiller import Distiller
 from ens_kd_tf.jit_choice import choose_jit
-from ens_kd_tf.losses import SoftTargetKL, SparseCrossentropy
+from ens_kd_tf.stages.classifier import eval_set, label_stream, new_classifier, plan_for
 from ens_kd_tf.strategy import Runtime
 from ens_kd_tf.train import compile_classifier, fit_resumable, make_plan
 
@@ -113,7 +113,7 @@ class TrainerTimer:
         self.config = trainer_config(model, batch, npz)
         self.data = load_dataset(self.config.data)
         self.workdir, self.runtime = os.path.join(workdir, "run"), runtime
-        plan = make_plan(self.config.train, self.data.num_train, runtime)
+        plan = plan_for(self.config, self.data, runtime)
         with runtime.strategy.scope():
             self.model = new_classifier(self.config, self.data)
             compile_classifier(self.model, self.config.train, plan, runtime)
@@ -126,9 +126,10 @@ class TrainerTimer:
         return bool(self.model.jit_compile)
 
     def _epoch(self) -> float:
-        plan = make_plan(self.config.train, self.data.num_train, self.runtime)
-        summary = fit_resumable(self.model, self.data, self.config, self.workdir,
-                                self.runtime, plan)
+        plan = plan_for(self.config, self.data, self.runtime)
+        summary = fit_resumable(self.model, label_stream(self.config, self.data, plan),
+                                eval_set(self.data, plan), self.workdir, self.runtime, plan,
+                                config_dict=self.config.to_dict())
         self.config.train.epochs += 1
         return summary["train_seconds"]
 
@@ -182,8 +183,6 @@ def synthetic_step_timer(model_name: str, batch: int, steps: int, num_classes: i
 
 def load_dataset_stub(num_classes: int):
     """A tiny random image dataset: what new_classifier needs to know (shape, classes)."""
-    from ens_kd_tf.data.base import make_array_dataset
-
     rng = np.random.default_rng(0)
     x = rng.integers(0, 256, (2, 32, 32, 3), dtype=np.uint8)
     y = np.zeros(2, np.int32)
@@ -214,14 +213,13 @@ class EagerTeacherLoopTimer:
                  alpha: float = 0.1):
         optimizer = keras.optimizers.SGD(0.1, momentum=0.9, nesterov=True)
         optimizer.build(student.trainable_variables)
-        hard_fn, soft_fn = SparseCrossentropy(), SoftTargetKL(temperature)
+        loss_of = Distiller(student, None, temperature, alpha).loss_terms  # the same loss
 
         @tf.function(jit_compile=jit)
         def step(x, y, t):
             with tf.GradientTape() as tape:
                 s = student(x, training=True)
-                loss = (alpha * hard_fn(y, s) + (1 - alpha) * temperature ** 2 * soft_fn(t, s)
-                        + tf.add_n(student.losses))
+                loss = loss_of(y, s, t, s)[0]
             grads = tape.gradient(loss, student.trainable_variables)
             optimizer.apply_gradients(zip(grads, student.trainable_variables))
             return loss

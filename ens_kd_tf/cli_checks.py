@@ -8,26 +8,21 @@ before TensorFlow is imported, so a typo costs a fraction of a second.
 
 from __future__ import annotations
 
-import difflib
 import glob
 import importlib.util
 import os
 import re
-from typing import Iterable, List, Optional, Sequence, Tuple
+from typing import List, Optional, Sequence, Tuple
 
 from absl import flags
 
-from ens_kd_tf.errors import UsageError
+from ens_kd_tf.config_defaults import all_sections_defaults
+from ens_kd_tf.errors import UsageError, closest
 
 _REPO_CONFIGS = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))),
                              "configs")
 _OVERRIDE = re.compile(r"^--?(no)?config\.([^=]+)(=(.*))?$", re.S)
 _CONFIG_FLAG = re.compile(r"^--?config(=(.*))?$", re.S)
-
-
-def closest(word: str, choices: Iterable[str], n: int = 3, cutoff: float = 0.5) -> List[str]:
-    """The `n` choices most similar to `word` (difflib ratio >= `cutoff`), best first."""
-    return difflib.get_close_matches(word, list(choices), n=n, cutoff=cutoff)
 
 
 def _did_you_mean(matches: Sequence[str]) -> str:
@@ -139,6 +134,12 @@ def check_field(config, path: str) -> None:
         return
     except KeyError:
         path = field
+    head = path.split(".", 1)[0]
+    if head not in config.keys() and head in all_sections_defaults().keys():
+        raise UsageError(
+            f"config field {path!r} is not read by experiment {config.get('experiment')!r}: "
+            f"its config has no {head!r} (sections: "
+            f"{', '.join(sorted(k for k in config.keys()))})")
     paths = field_paths(config)
     leaf = path.rsplit(".", 1)[-1]
     same_leaf = [p for p in paths if p.rsplit(".", 1)[-1] == leaf]

@@ -1,16 +1,21 @@
-"""The configuration every experiment shares, and the presets configs/*.py accept.
+"""The configuration every experiment shares, the sections experiments add, and the
+presets configs/*.py accept.
 
-Each configs/<name>.py calls `base_config(<experiment>)`, sets its own defaults (which run
-offline on the built-in multi-view images in minutes) and applies the presets named in its
-argument: `--config=configs/single.py:cifar100,wrn_28_10,tpu`. Any field can then be
-overridden with `--config.<path>=<value>`.
+Each configs/<name>.py calls `base_config(<experiment>)` (model, data, train, runtime), adds
+the sections its experiment reads (`add_ensemble`, `add_joint_sum`, `add_distill`, ...),
+sets its own defaults (which run offline on the built-in multi-view images in minutes) and
+applies the presets named in its argument: `--config=configs/single.py:cifar100,wrn_28_10,tpu`.
+Any field the config has can then be overridden with `--config.<path>=<value>`; a field of
+a section the experiment does not read is an error, not silently ignored.
 """
 
 from __future__ import annotations
 
+from typing import Callable, List, Mapping, Optional, Sequence
+
 import ml_collections
 
-from ens_kd_tf.errors import UsageError
+from ens_kd_tf.errors import UsageError, closest
 
 
 def base_config(experiment: str) -> ml_collections.ConfigDict:
@@ -18,7 +23,6 @@ def base_config(experiment: str) -> ml_collections.ConfigDict:
     c.experiment = experiment
     c.seed = 0  # model init and data order; member i of an ensemble uses seed + i
     c.force = False  # resume even if the workdir's config.json differs from this config
-    c.member = -1  # ensemble: -1 = every member; i = member i only (parallel machines)
     c.export_saved_models = True  # export/ SavedModel of every trained model and ensemble
 
     c.model = ml_collections.ConfigDict()
@@ -64,14 +68,34 @@ def base_config(experiment: str) -> ml_collections.ConfigDict:
     c.train.eval_every_epochs = 1
     c.train.deterministic = False  # tf.config.experimental.enable_op_determinism()
 
+    c.runtime = ml_collections.ConfigDict()
+    c.runtime.strategy = "auto"
+    c.runtime.tpu = "local"  # TPU name or grpc:// address; "local" on a Cloud TPU VM
+    c.runtime.num_cpu_devices = 1  # logical CPU devices (multi-replica tests on CPU)
+    c.runtime.mixed_precision = "float32"
+    c.runtime.jit_compile = "auto"
+    c.runtime.verbose = 1  # Keras progress bar: 0 silent, 1 bar, 2 one line per epoch
+    return c
+
+
+def add_ensemble(c: ml_collections.ConfigDict, member: bool = False) -> None:
+    """Section `ensemble` (and, with `member`, the top-level field `member`)."""
     c.ensemble = ml_collections.ConfigDict()
     c.ensemble.num_members = 5  # L: members are seeds seed, seed + 1, ..., seed + L - 1
     c.ensemble.reduction = "logits"  # average "logits" (the paper) or "probs"
+    if member:
+        c.member = -1  # -1 = every member; i = member i only (parallel machines)
 
+
+def add_joint_sum(c: ml_collections.ConfigDict, num_members: int = 0) -> None:
+    """Section `joint_sum`; num_members 0 = ensemble.num_members (configs with both)."""
     c.joint_sum = ml_collections.ConfigDict()
-    c.joint_sum.num_members = 0  # 0 = ensemble.num_members
+    c.joint_sum.num_members = num_members
     c.joint_sum.reduction = "sum"  # "sum" of the members' logits (the paper) or "mean"
 
+
+def add_distill(c: ml_collections.ConfigDict, teacher_workdir: bool = False) -> None:
+    """Section `distill` (with `teacher_workdir`, the field KD reads its members from)."""
     c.distill = ml_collections.ConfigDict()
     c.distill.temperature = 4.0
     c.distill.alpha = 0.1  # weight of the hard-label loss; 1 - alpha on the soft term
@@ -88,15 +112,24 @@ def base_config(experiment: str) -> ml_collections.ConfigDict:
     # distill.teacher_views augmented views), "auto" (cached when exact, else on the fly).
     c.distill.teacher_outputs = "auto"
     c.distill.teacher_views = 0
-    c.distill.teacher_workdir = ""  # KD: members/ of this workdir ("" = this run's own)
+    if teacher_workdir:
+        c.distill.teacher_workdir = ""  # members/ of this workdir ("" = this run's own)
 
-    c.runtime = ml_collections.ConfigDict()
-    c.runtime.strategy = "auto"
-    c.runtime.tpu = "local"  # TPU name or grpc:// address; "local" on a Cloud TPU VM
-    c.runtime.num_cpu_devices = 1  # logical CPU devices (multi-replica tests on CPU)
-    c.runtime.mixed_precision = "float32"
-    c.runtime.jit_compile = "auto"
-    c.runtime.verbose = 1  # Keras progress bar: 0 silent, 1 bar, 2 one line per epoch
+
+def add_table1_sections(c: ml_collections.ConfigDict) -> None:
+    """What a Table 1 row reads: ensemble, joint_sum (of ensemble.num_members), distill."""
+    add_ensemble(c)
+    add_joint_sum(c)
+    add_distill(c)
+
+
+def all_sections_defaults() -> ml_collections.ConfigDict:
+    """Every field any experiment has, at its default (workdir.py: a field a workdir's
+    config.json lacks counts as this default)."""
+    c = base_config("")
+    add_ensemble(c, member=True)
+    add_joint_sum(c)
+    add_distill(c, teacher_workdir=True)
     return c
 
 
@@ -141,10 +174,6 @@ def gaussian_defaults() -> ml_collections.ConfigDict:
     return g
 
 
-# Table 1 architectures, by the names PAPER.md uses.
-PAPER_ARCHS = ("wrn_28_2", "resnet_34", "resnet_34_2", "wrn_16_10", "wrn_22_10", "wrn_28_10")
-
-
 def _cifar(c: ml_collections.ConfigDict, name: str) -> None:
     """The paper's protocol (PAPER.md "Protocol defaults")."""
     c.data.name = name
@@ -184,33 +213,48 @@ PRESETS = {
 }
 
 
-def preset_model_name(arg: str | None) -> str:
+def preset_tokens(arg: str | None) -> List[str]:
+    """"cifar100, wrn_28_2" -> ["cifar100", "wrn_28_2"]."""
+    return [t.strip() for t in (arg or "").split(",") if t.strip()]
+
+
+def preset_model_name(arg: str | None,
+                      own: Optional[Mapping[str, Callable]] = None) -> str:
     """The zoo model named among the presets of `arg` (the last one), or "" if none."""
-    tokens = [t.strip() for t in (arg or "").split(",") if t.strip()]
-    models = [t for t in tokens if t not in PRESETS]
+    named = {**PRESETS, **(own or {})}
+    models = [t for t in preset_tokens(arg) if t not in named]
     return models[-1] if models else ""
 
 
-def apply_presets(c: ml_collections.ConfigDict, arg: str | None) -> ml_collections.ConfigDict:
-    """Applies comma-separated presets: dataset/hardware names from PRESETS, or a zoo model
-    name (e.g. "wrn_28_2") that sets model.name."""
-    for token in filter(None, (arg or "").split(",")):
-        token = token.strip()
-        if token in PRESETS:
-            PRESETS[token](c)
-            continue
-        # Imported here: the model zoo imports Keras, which a preset-free config never needs.
-        from ens_kd_tf.cli_checks import closest
-        from ens_kd_tf.models import EXAMPLE_NAMES, check_model_name, model_name_forms
+def _check_model_preset(token: str, names: Sequence[str]) -> None:
+    # lazy: the zoo imports Keras, which a preset-free config never needs (fast CLI errors)
+    from ens_kd_tf.models import EXAMPLE_NAMES, check_model_name, model_name_forms
 
-        try:
-            check_model_name(token)
-        except UsageError:
-            near = closest(token, [*PRESETS, *EXAMPLE_NAMES])
-            raise UsageError(
-                f"config preset {token!r} is not valid; "
-                f"{'did you mean ' + ' or '.join(near) + '? ' if near else ''}choose from "
-                f"{sorted(PRESETS)} or a zoo model name ({', '.join(model_name_forms())})"
-            ) from None
-        c.model.name = token
+    try:
+        check_model_name(token)
+    except UsageError:
+        near = closest(token, [*names, *EXAMPLE_NAMES])
+        raise UsageError(
+            f"config preset {token!r} is not valid; "
+            f"{'did you mean ' + ' or '.join(near) + '? ' if near else ''}choose from "
+            f"{sorted(names)} or a zoo model name ({', '.join(model_name_forms())})"
+        ) from None
+
+
+def apply_presets(c: ml_collections.ConfigDict, arg: str | None,
+                  own: Optional[Mapping[str, Callable]] = None) -> ml_collections.ConfigDict:
+    """Applies comma-separated presets: names from PRESETS or from the config file's `own`
+    presets (e.g. multiview's "theory"), in the order given, then a zoo model name (e.g.
+    "wrn_28_2"), which sets model.name wherever it stands (after a dataset preset's
+    default network)."""
+    named = {**PRESETS, **(own or {})}
+    tokens = preset_tokens(arg)
+    for token in tokens:
+        if token in named:
+            named[token](c)
+        else:
+            _check_model_preset(token, list(named))
+    model = preset_model_name(arg, own)
+    if model:
+        c.model.name = model
     return c

@@ -76,12 +76,11 @@ def check_members_compatible(members: Sequence[keras.Model], names: Sequence[str
 def build_ensemble(members: Sequence[keras.Model], reduction: str = "logits",
                    names: Sequence[str] = (), name: str = "ensemble") -> keras.Model:
     """The unweighted average of trained members: inputs -> float32 logits [B, k]."""
-    check_choice("ensemble.reduction", reduction, ENSEMBLE_REDUCTIONS)
     names = list(names) or [m.name for m in members]
     check_members_compatible(members, names)
     inputs = keras.Input(tuple(members[0].input_shape[1:]), name="inputs")
     outputs = [m(inputs, training=False) for m in members]
-    mode = "mean" if reduction == "logits" else "mean_probs"
+    mode = {"logits": "mean", "probs": "mean_probs"}[reduction]
     combined = CombineLogits(mode, name="average")(outputs)
     return keras.Model(inputs, combined, name=name)
 
@@ -96,7 +95,6 @@ def build_joint_sum(make_member: Callable[[int], keras.Model], num_members: int,
       reduction: "sum" or "mean" of the members' logits (a factor L in logit scale, which
         matters for joint training).
     """
-    check_choice("joint_sum.reduction", reduction, JOINT_REDUCTIONS)
     if num_members < 1:
         raise UsageError(f"joint_sum.num_members={num_members} is not valid; it must be >= 1")
     members = [make_member(i) for i in range(num_members)]

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from typing import Any, Iterable
+import difflib
+from typing import Any, Iterable, List
 
 
 class UsageError(Exception):
@@ -41,3 +42,16 @@ def check_positive(field: str, value: float, allow_zero: bool = False) -> None:
     if not ok:
         bound = ">= 0" if allow_zero else "> 0"
         raise UsageError(f"{field}={value!r} is not valid; it must be {bound}")
+
+
+def check_fraction(field: str, value: float, upper_open: bool = True) -> None:
+    """UsageError unless `value` is in [0, 1) (or [0, 1] with upper_open=False)."""
+    ok = 0.0 <= value < 1.0 if upper_open else 0.0 <= value <= 1.0
+    if not ok:
+        bound = "[0, 1)" if upper_open else "[0, 1]"
+        raise UsageError(f"{field}={value!r} is not valid; it must be in {bound}")
+
+
+def closest(word: str, choices: Iterable[str], n: int = 3, cutoff: float = 0.5) -> List[str]:
+    """The `n` choices most similar to `word` (difflib ratio >= `cutoff`), best first."""
+    return difflib.get_close_matches(word, list(choices), n=n, cutoff=cutoff)

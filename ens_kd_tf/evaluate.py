@@ -44,7 +44,7 @@ def expected_calibration_error(probs: np.ndarray, labels: np.ndarray, bins: int 
     return float(ece)
 
 
-def classification_metrics(logits: np.ndarray, labels: np.ndarray) -> Dict[str, float]:
+def metrics_of_logits(logits: np.ndarray, labels: np.ndarray) -> Dict[str, float]:
     """{"accuracy", "nll", "ece"} of logits [N, k] against integer labels [N]."""
     logp = log_softmax(logits)
     return {
@@ -58,10 +58,10 @@ def evaluate_logits(
     logits: np.ndarray, labels: np.ndarray, groups: Mapping[str, np.ndarray] = ()
 ) -> Dict[str, object]:
     """Metrics on the whole split plus, for each named boolean mask, on that group."""
-    result: Dict[str, object] = classification_metrics(logits, labels)
+    result: Dict[str, object] = metrics_of_logits(logits, labels)
     for name, mask in dict(groups).items():
         if mask.any():
-            result[name] = classification_metrics(logits[mask], labels[mask])
+            result[name] = metrics_of_logits(logits[mask], labels[mask])
     return result
 
 

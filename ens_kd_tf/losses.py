@@ -29,7 +29,7 @@ class SparseCrossentropy(keras.losses.Loss):
         return {**super().get_config(), "label_smoothing": self.label_smoothing}
 
 
-def classification_metrics() -> list:
+def classifier_metrics() -> list:
     """Accuracy and NLL; both weighted, so zero-weight padding of eval batches is ignored."""
     return [
         keras.metrics.SparseCategoricalAccuracy(name="accuracy"),

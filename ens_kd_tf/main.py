@@ -9,7 +9,6 @@ Logs are quiet by default (see log_setup.py); `--verbosity=1` shows TensorFlow's
 from __future__ import annotations
 
 import functools
-import importlib
 import sys
 
 from absl import app, flags, logging
@@ -25,14 +24,15 @@ _CONFIG = config_flags.DEFINE_config_file(
 _WORKDIR = flags.DEFINE_string("workdir", None, "Run directory (local path or gs://).")
 flags.mark_flags_as_required(["config", "workdir"])
 
-# TensorFlow-heavy modules (experiments, strategy, validation, workdir) are imported inside
-# run_experiment, not here: a mistyped flag is then reported in well under a second, and
-# TensorFlow's import-time banner can be filtered (log_setup.import_tensorflow).
+# Lazy imports (documented): the TensorFlow-heavy modules (experiments, strategy,
+# validation, workdir, report) are imported inside run_experiment and main, not here: a
+# mistyped flag is then reported in well under a second, and TensorFlow's import-time
+# banner can be filtered (log_setup.import_tensorflow).
 
 
 def run_experiment(config, workdir: str) -> dict:
     """Validates `config`, sets up the runtime and runs the experiment in `workdir`."""
-    from ens_kd_tf.experiments import EXPERIMENTS
+    from ens_kd_tf.experiments import driver
     from ens_kd_tf.strategy import setup_runtime
     from ens_kd_tf.validation import validate_config
     from ens_kd_tf.workdir import (check_config_file, check_storage, ensure_writable_dir,
@@ -46,8 +46,7 @@ def run_experiment(config, workdir: str) -> dict:
     logging.info("runtime: %s", runtime.describe())
     if runtime.is_chief:
         write_or_check_config(workdir, config)
-    module = importlib.import_module(EXPERIMENTS[config.experiment])
-    return module.run(config, workdir, runtime)
+    return driver.run_experiment(config, workdir, runtime)
 
 
 def parse_flags(argv, quiet: bool = True):

@@ -13,7 +13,7 @@ from typing import List
 import keras
 from keras import ops
 
-from ens_kd_tf.errors import UsageError, check_choice, check_positive
+from ens_kd_tf.errors import UsageError, check_choice, check_fraction, check_positive
 
 OPTIMIZERS = ("sgd", "adamw", "adam")
 SCHEDULES = ("constant", "step", "cosine")
@@ -47,6 +47,28 @@ class WarmupSchedule(keras.optimizers.schedules.LearningRateSchedule):
                    config["warmup_steps"])
 
 
+def validate_train(train) -> None:
+    """Checks config section `train` (names, ranges, the schedule's fractions)."""
+    check_choice("train.optimizer", train.optimizer, OPTIMIZERS)
+    check_choice("train.schedule", train.schedule, SCHEDULES)
+    check_choice("train.weight_decay_mode", train.weight_decay_mode, WEIGHT_DECAY_MODES)
+    for field in ("epochs", "batch_size", "learning_rate", "steps_per_execution",
+                  "keep_checkpoints", "eval_every_epochs"):
+        check_positive(f"train.{field}", train[field])
+    for field in ("weight_decay", "checkpoint_every_steps", "eval_batch_size",
+                  "warmup_epochs", "momentum"):
+        check_positive(f"train.{field}", train[field], allow_zero=True)
+    check_fraction("train.label_smoothing", train.label_smoothing)
+    if train.warmup_epochs >= train.epochs:
+        raise UsageError(f"train.warmup_epochs={train.warmup_epochs} covers the whole run of "
+                         f"{train.epochs} epochs; make it smaller")
+    points = tuple(train.lr_decay_at)
+    if not all(isinstance(p, (int, float)) and 0 < p < 1 for p in points) or \
+            list(points) != sorted(points):
+        raise UsageError(f"train.lr_decay_at={points!r} is not valid; it must be increasing "
+                         "fractions of the run in (0, 1), e.g. (0.3, 0.6, 0.8)")
+
+
 def decay_boundaries(fractions, total_steps: int) -> List[int]:
     """Step boundaries at the given fractions of training (e.g. (0.3, 0.6, 0.8) of 200 epochs
     = epochs 60, 120, 160, the paper's schedule)."""
@@ -55,24 +77,13 @@ def decay_boundaries(fractions, total_steps: int) -> List[int]:
 
 def make_schedule(train, steps_per_epoch: int):
     """The learning-rate schedule of `train` (config.train) over the whole run."""
-    check_choice("train.schedule", train.schedule, SCHEDULES)
-    check_positive("train.learning_rate", train.learning_rate)
     total = train.epochs * steps_per_epoch
-    warmup = int(round(train.warmup_epochs * steps_per_epoch))
-    if warmup >= total:
-        raise UsageError(
-            f"train.warmup_epochs={train.warmup_epochs} covers the whole run of "
-            f"{train.epochs} epochs; make it smaller")
+    warmup = min(int(round(train.warmup_epochs * steps_per_epoch)), total - 1)
     lr = train.learning_rate
     if train.schedule == "constant":
         after = keras.optimizers.schedules.PiecewiseConstantDecay([total], [lr, lr])
     elif train.schedule == "step":
-        fractions = tuple(train.lr_decay_at)
-        if any(not 0 < f < 1 for f in fractions) or list(fractions) != sorted(fractions):
-            raise UsageError(
-                f"train.lr_decay_at={fractions!r} is not valid; give increasing fractions of "
-                "the run in (0, 1), e.g. (0.3, 0.6, 0.8)")
-        bounds = [max(1, b - warmup) for b in decay_boundaries(fractions, total)]
+        bounds = [max(1, b - warmup) for b in decay_boundaries(train.lr_decay_at, total)]
         values = [lr * train.lr_decay_factor ** i for i in range(len(bounds) + 1)]
         after = keras.optimizers.schedules.PiecewiseConstantDecay(bounds, values)
     else:
@@ -82,9 +93,6 @@ def make_schedule(train, steps_per_epoch: int):
 
 def make_optimizer(train, steps_per_epoch: int) -> keras.optimizers.Optimizer:
     """SGD (Nesterov momentum) / AdamW / Adam with the schedule and weight-decay mode."""
-    check_choice("train.optimizer", train.optimizer, OPTIMIZERS)
-    check_choice("train.weight_decay_mode", train.weight_decay_mode, WEIGHT_DECAY_MODES)
-    check_positive("train.weight_decay", train.weight_decay, allow_zero=True)
     schedule = make_schedule(train, steps_per_epoch)
     decoupled = train.weight_decay if train.weight_decay_mode == "decoupled" else None
     decoupled = decoupled or None

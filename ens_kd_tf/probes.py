@@ -37,6 +37,7 @@ import tensorflow as tf
 from absl import logging
 
 from ens_kd_tf import io_utils
+from ens_kd_tf.data import multiview_spec
 from ens_kd_tf.data.multiview import (MultiViewSpec, patches_to_images, sample_patches,
                                       view_features)
 from ens_kd_tf.evaluate import average_logits, mean_std
@@ -67,12 +68,10 @@ class ViewGeometry:
 
 def view_geometry(config) -> Optional[ViewGeometry]:
     """The geometry of config.data if it is built-in multi-view data, else None."""
-    from ens_kd_tf.data import _multiview_spec
-
     name = config.data.name
     if name not in MULTIVIEW_DATA:
         return None
-    spec = _multiview_spec(config.data)
+    spec = multiview_spec(config.data)
     if name == "multiview_patches":
         return ViewGeometry(spec, view_features(spec), "patches")
     ps = config.data.multiview.patch_size

@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+import io
+import re
 from typing import Mapping, Sequence
+
+from ens_kd_tf.view_plots import pyplot, views_table
 
 
 def _cell(value, digits: int = 4) -> str:
@@ -134,8 +138,6 @@ TABLE1_HEADER = ("single", "ensemble", "sum", "KD", "SD")
 
 def paper_row(model_name: str, dataset: str):
     """The paper's Table 1 figures for this architecture and dataset, or None."""
-    import re
-
     match = (re.fullmatch(r"(?:wrn|resnet)_(\d+)_(\d+)", model_name)
              or re.fullmatch(r"resnet_(\d+)()", model_name))
     if not match:
@@ -172,13 +174,7 @@ def detail_markdown(result: dict) -> str:
 
 def bar_chart_png(result: dict) -> bytes:
     """Accuracy bars per model (error bar = std over seeds), overall and per test group."""
-    import io
-
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
+    plt = pyplot()
     rows = result["rows"]
     series = [("all", None)] + [(g, g) for g in result.get("groups", ())]
     fig, ax = plt.subplots(figsize=(1.6 + 1.3 * len(rows) * len(series) / 2, 4))
@@ -206,42 +202,51 @@ def bar_chart_png(result: dict) -> bytes:
     return buf.getvalue()
 
 
-def write_report(workdir: str, config, result: dict) -> None:
-    """workdir/report.md and workdir/report.png, written atomically."""
-    from ens_kd_tf import io_utils
-
+def report_markdown(result: dict) -> str:
+    """report.md of a table result: Table 1's layout, every row, the notes, the charts and,
+    on multi-view data, the views each model learned."""
     lines = [f"# {result['experiment']}: {result['model']} on {result['dataset']}", "",
              table1_markdown(result), "", detail_markdown(result), ""]
-    notes = report_notes(config, result)
-    lines += [f"- {n}" for n in notes] + ["", "![accuracy](report.png)", ""]
-    from ens_kd_tf.view_plots import views_table
-
+    lines += [f"- {n}" for n in report_notes(result)] + ["", "![accuracy](report.png)", ""]
     views = views_table(result)  # the view probes on multi-view data (probes.py)
     if views:
         lines += ["## Views learned (probe accuracy >= 0.5)", "", markdown_table(*views), "",
                   "![views](views.png)", ""]
-    io_utils.write_text_atomic(io_utils.join(workdir, "report.md"), "\n".join(lines))
-    io_utils.write_bytes_atomic(io_utils.join(workdir, "report.png"), bar_chart_png(result))
+    return "\n".join(lines)
 
 
-def _teacher_mode(config) -> str:
-    from ens_kd_tf.experiments.distill_stage import teacher_output_mode
+def _setting_notes(rows: Sequence[Mapping]) -> list:
+    """What the rows record of how they were made: reductions and distillation settings."""
+    notes = []
+    for row in rows:
+        kind = row.get("kind")
+        if kind == "ensemble" and "reduction" in row:
+            notes.append(f"ensemble reduction: average of {row['reduction']}")
+        elif kind == "sum" and "reduction" in row:
+            notes.append(f"joint sum reduction: {row['reduction']} of the members' logits")
+        elif kind in ("kd", "sd") and row.get("distillation"):
+            d = row["distillation"]
+            parts = [f"T = {d['temperature']}" if "temperature" in d else "",
+                     f"hard-label weight alpha = {d['alpha']}" if "alpha" in d else "",
+                     f"soft loss {d['soft_loss']}" if "soft_loss" in d else "",
+                     f"teacher logits x {d['teacher_scale']}" if "teacher_scale" in d else "",
+                     f"teacher outputs {d['teacher_outputs']}"
+                     if "teacher_outputs" in d else ""]
+            notes.append(f"{kind.upper()} distillation: "
+                         f"{', '.join(p for p in parts if p)}")
+    return notes
 
-    return teacher_output_mode(config)
 
-
-def report_notes(config, result: dict) -> list:
-    notes = [f"ensemble reduction: average of {config.ensemble.reduction}",
-             f"joint sum reduction: {config.joint_sum.reduction} of the members' logits",
-             f"distillation: T = {config.distill.temperature}, hard-label weight alpha = "
-             f"{config.distill.alpha}, soft loss {config.distill.get('soft_loss', 'logits')}, "
-             f"teacher logits x {config.distill.teacher_scale}, "
-             f"teacher outputs {_teacher_mode(config)}",
-             "figures are the last epoch's model, not the best epoch's (no selection on test)",
-             f"training: {config.train.epochs} epochs, batch {config.train.batch_size}, "
-             f"{config.train.optimizer} lr {config.train.learning_rate} "
-             f"({config.train.schedule}), weight decay {config.train.weight_decay} "
-             f"({config.train.weight_decay_mode})"]
+def report_notes(result: dict) -> list:
+    """The report's notes, read from the result (its rows and training settings)."""
+    notes = _setting_notes(result["rows"])
+    notes.append("figures are the last epoch's model, not the best epoch's (no selection on "
+                 "test)")
+    t = result.get("training")
+    if t:
+        notes.append(f"training: {t['epochs']} epochs, batch {t['batch_size']}, "
+                     f"{t['optimizer']} lr {t['learning_rate']} ({t['schedule']}), weight "
+                     f"decay {t['weight_decay']} ({t['weight_decay_mode']})")
     if _has_gain(result["rows"]):
         notes.append(GAIN_NOTE)
     for p in result.get("predictions", ()):

@@ -19,7 +19,8 @@ import keras
 import tensorflow as tf
 from absl import logging
 
-from ens_kd_tf.errors import UsageError, check_choice
+from ens_kd_tf import jit_choice, keras_compat
+from ens_kd_tf.errors import UsageError, check_choice, check_positive
 
 STRATEGIES = ("auto", "cpu", "gpu", "mirrored", "multi_worker", "tpu")
 PRECISIONS = ("auto", "float32", "mixed_bfloat16", "mixed_float16")
@@ -79,9 +80,17 @@ def _tpu_strategy(tpu: str) -> tf.distribute.Strategy:
     return tf.distribute.TPUStrategy(resolver)
 
 
+def validate_runtime(runtime) -> None:
+    """Checks config section `runtime`."""
+    check_choice("runtime.strategy", runtime.strategy, STRATEGIES)
+    check_choice("runtime.mixed_precision", runtime.mixed_precision, PRECISIONS)
+    check_choice("runtime.jit_compile", runtime.jit_compile, JIT_CHOICES)
+    check_choice("runtime.verbose", runtime.verbose, (0, 1, 2))
+    check_positive("runtime.num_cpu_devices", runtime.num_cpu_devices)
+
+
 def make_strategy(runtime) -> tf.distribute.Strategy:
     """The strategy named by `runtime.strategy` (see the module docstring)."""
-    check_choice("runtime.strategy", runtime.strategy, STRATEGIES)
     kind = runtime.strategy
     if kind == "auto":
         if tpu_attached():
@@ -112,9 +121,7 @@ def make_strategy(runtime) -> tf.distribute.Strategy:
     if kind == "multi_worker":
         if "TF_CONFIG" not in os.environ:
             logging.warning("runtime.strategy='multi_worker' without TF_CONFIG: one worker")
-        from ens_kd_tf.keras_compat import patch_scalar_log_reduction
-
-        patch_scalar_log_reduction()
+        keras_compat.patch_scalar_log_reduction()
         return tf.distribute.MultiWorkerMirroredStrategy()
     return _tpu_strategy(runtime.tpu)
 
@@ -133,7 +140,6 @@ def use_jit_compile(runtime, strategy: tf.distribute.Strategy) -> bool:
     cannot place variables across logical CPU devices (keras#19005). With "auto" and one
     replica off TPU this is only the starting value: `fit_resumable` replaces it with the
     measured faster path (see `probe_jit` and jit_choice.py)."""
-    check_choice("runtime.jit_compile", runtime.jit_compile, JIT_CHOICES)
     if runtime.jit_compile != "auto":
         return runtime.jit_compile == "on"
     if is_tpu(strategy):
@@ -154,9 +160,7 @@ def probe_jit(runtime, strategy: tf.distribute.Strategy) -> bool:
 
 def cpu_has_bf16() -> bool:
     """True when /proc/cpuinfo lists a bfloat16 matrix unit (AVX512_BF16 or AMX)."""
-    from ens_kd_tf.jit_choice import cpu_info
-
-    return any(flag in cpu_info()[1] for flag in BF16_CPU_FLAGS)
+    return any(flag in jit_choice.cpu_info()[1] for flag in BF16_CPU_FLAGS)
 
 
 def auto_precision(runtime) -> str:
@@ -175,7 +179,6 @@ def auto_precision(runtime) -> str:
 def set_precision(policy: str, runtime=None) -> str:
     """Sets the global Keras dtype policy ("auto" resolved by `auto_precision(runtime)`);
     models keep float32 logits. Returns the policy set."""
-    check_choice("runtime.mixed_precision", policy, PRECISIONS)
     if policy == "auto":
         policy = auto_precision(runtime)
         logging.info("runtime.mixed_precision=auto picked %s", policy)

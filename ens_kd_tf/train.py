@@ -1,51 +1,58 @@
 """The fit loop: compile, resume from the newest checkpoint, train with Keras `fit`
 (progress bar, TensorBoard, evaluation on the full test set), checkpoint every N steps.
 
-`fit_resumable` works for any compiled keras.Model whose train_step takes the batches of
-data/pipeline.train_batches: plain classifiers, JointSum and the Distiller alike.
+`fit_resumable` trains any compiled keras.Model on a stream of batches it is handed: it
+knows the step arithmetic (FitPlan), checkpoints and callbacks, and nothing of what the
+batches hold or what the model computes from them (the stages build those).
 """
 
 from __future__ import annotations
 
 import dataclasses
 import time
-from typing import Optional, Sequence
+from typing import Callable, Optional, Sequence
 
 import keras
-import numpy as np
+import tensorflow as tf
 from absl import logging
 
-from ens_kd_tf import io_utils, keras_compat, probes
+from ens_kd_tf import io_utils, keras_compat
 from ens_kd_tf.checkpointing import CheckpointEvery, Checkpointer, StopOnNaN
-from ens_kd_tf.data.base import ArrayDataset
-from ens_kd_tf.data.pipeline import eval_batches, steps_per_epoch, train_batches
+from ens_kd_tf.config_summary import write_config_summary
+from ens_kd_tf.data.pipeline import steps_per_epoch
+from ens_kd_tf.errors import UsageError
 from ens_kd_tf.jit_choice import choose_jit
-from ens_kd_tf.losses import SparseCrossentropy, classification_metrics
+from ens_kd_tf.losses import SparseCrossentropy, classifier_metrics
 from ens_kd_tf.optim import make_optimizer
 from ens_kd_tf.optim import steps_per_execution as effective_steps_per_execution
-from ens_kd_tf.strategy import Runtime
-from ens_kd_tf.summaries import write_config_summary
+from ens_kd_tf.strategy import Runtime, check_global_batch
+
+# first global step -> an infinite stream of training batches from that step on
+BatchStream = Callable[[int], tf.data.Dataset]
 
 
 @dataclasses.dataclass
 class FitPlan:
-    """Step arithmetic of a run (static shapes: every epoch is `per_epoch` full batches)."""
+    """Step arithmetic and bookkeeping of a run (static shapes: every epoch is `per_epoch`
+    full batches)."""
 
     batch_size: int
     eval_batch_size: int
     per_epoch: int
     epochs: int
     steps_per_execution: int
+    eval_every_epochs: int = 1
+    checkpoint_every_steps: int = 0
+    keep_checkpoints: int = 3
+    verbose: int = 1
 
     @property
     def total_steps(self) -> int:
         return self.per_epoch * self.epochs
 
 
-def make_plan(train, num_train: int, runtime: Runtime) -> FitPlan:
-    from ens_kd_tf.errors import UsageError
-    from ens_kd_tf.strategy import check_global_batch
-
+def make_plan(train, num_train: int, runtime: Runtime, verbose: int = 1) -> FitPlan:
+    """The FitPlan of config section `train` for `num_train` examples on `runtime`."""
     check_global_batch(train.batch_size, runtime.strategy)
     eval_batch = train.eval_batch_size or train.batch_size
     check_global_batch(eval_batch, runtime.strategy)
@@ -58,7 +65,9 @@ def make_plan(train, num_train: int, runtime: Runtime) -> FitPlan:
     if spe != train.steps_per_execution:
         logging.info("steps_per_execution %d -> %d (a divisor of the %d steps per epoch)",
                      train.steps_per_execution, spe, per_epoch)
-    return FitPlan(train.batch_size, eval_batch, per_epoch, train.epochs, spe)
+    return FitPlan(train.batch_size, eval_batch, per_epoch, train.epochs, spe,
+                   train.eval_every_epochs, train.checkpoint_every_steps,
+                   train.keep_checkpoints, verbose)
 
 
 def compile_classifier(model: keras.Model, train, plan: FitPlan, runtime: Runtime) -> None:
@@ -66,7 +75,7 @@ def compile_classifier(model: keras.Model, train, plan: FitPlan, runtime: Runtim
     model.compile(
         optimizer=make_optimizer(train, plan.per_epoch),
         loss=SparseCrossentropy(train.label_smoothing),
-        weighted_metrics=classification_metrics(),
+        weighted_metrics=classifier_metrics(),
         jit_compile=runtime.jit_compile,
         steps_per_execution=plan.steps_per_execution,
     )
@@ -74,38 +83,36 @@ def compile_classifier(model: keras.Model, train, plan: FitPlan, runtime: Runtim
 
 def fit_resumable(
     model: keras.Model,
-    data: ArrayDataset,
-    config,
+    batches: BatchStream,
+    eval_data: tf.data.Dataset,
     workdir: str,
     runtime: Runtime,
     plan: FitPlan,
     checkpoint_model: Optional[keras.Model] = None,
-    train_extras: Sequence[np.ndarray] = (),
-    eval_extras: Sequence[np.ndarray] = (),
-    bank_views: int = 0,
-    view_extras: Sequence[np.ndarray] = (),
+    callbacks: Sequence[keras.callbacks.Callback] = (),
+    config_dict: Optional[dict] = None,
 ) -> dict:
-    """Trains `model` (compiled) to config.train.epochs, resuming from workdir/checkpoints.
+    """Trains `model` (compiled) to plan.epochs, resuming from workdir/checkpoints.
 
     Args:
       model: the compiled model whose `fit` runs.
-      checkpoint_model: the model whose variables are checkpointed (the Distiller's
-        student); default `model`.
-      train_extras / eval_extras: arrays aligned with the train / test split, batched beside
-        (x, y) (e.g. cached teacher logits).
-      bank_views, view_extras: a fixed bank of augmented views and per-view arrays
-        [N, V, ...] (see data/pipeline.train_batches).
+      batches: first global step -> the training stream from that step on (what
+        model.train_step takes; data/pipeline.train_batches makes it resumable).
+      eval_data: the test set's batches, evaluated every plan.eval_every_epochs epochs.
+      checkpoint_model: the model whose variables are checkpointed (e.g. a wrapper's inner
+        model); default `model`.
+      callbacks: extra callbacks (chief only, like TensorBoard).
+      config_dict: written to TensorBoard (text and hparams) when training starts.
 
     Returns:
       {"steps": total steps, "resumed_from": step, "train_seconds": seconds in this call,
        "last_epoch": the final epoch's mean train metrics, e.g. loss, accuracy (when this
        call trained)}.
     """
-    train = config.train
     with runtime.strategy.scope():
         checkpointer = Checkpointer(io_utils.join(workdir, "checkpoints"),
                                     checkpoint_model or model, model.optimizer,
-                                    train.keep_checkpoints, runtime.is_chief)
+                                    plan.keep_checkpoints, runtime.is_chief)
         start = checkpointer.restore_latest()
     summary = {"steps": plan.total_steps, "resumed_from": start, "train_seconds": 0.0}
     if start >= plan.total_steps:
@@ -113,21 +120,13 @@ def fit_resumable(
         checkpointer.close()
         return summary
     log_dir = io_utils.join(workdir, "tensorboard")
-    if runtime.is_chief and start == 0:
-        write_config_summary(log_dir, config.to_dict())
-    callbacks = [
-        StopOnNaN(checkpointer),
-        CheckpointEvery(checkpointer, train.checkpoint_every_steps),
-    ]
+    if runtime.is_chief and start == 0 and config_dict is not None:
+        write_config_summary(log_dir, config_dict)
+    all_callbacks = [StopOnNaN(checkpointer),
+                     CheckpointEvery(checkpointer, plan.checkpoint_every_steps)]
     if runtime.is_chief:
-        callbacks.append(keras.callbacks.TensorBoard(log_dir=log_dir, write_graph=False))
-        callbacks += probes.fit_callbacks(config, checkpoint_model or model, workdir)
-    eval_data = eval_batches(data.x_test, data.y_test, plan.eval_batch_size, eval_extras)
-    aug = config.data.augment
-
-    def batches(first_step: int):
-        return train_batches(data, plan.batch_size, config.seed, first_step, aug.crop_padding,
-                             aug.flip, train_extras, bank_views, view_extras)
+        all_callbacks.append(keras.callbacks.TensorBoard(log_dir=log_dir, write_graph=False))
+        all_callbacks += list(callbacks)
 
     if runtime.probe_jit:  # XLA or not: whichever trains this model faster here
         choose_jit(model, batches(start), plan.batch_size, runtime.is_chief)
@@ -138,8 +137,8 @@ def fit_resumable(
             keras_compat.build_from_spec(model, stream.element_spec)
         history = model.fit(stream, epochs=epochs, initial_epoch=initial_epoch,
                             steps_per_epoch=steps, validation_data=eval_data,
-                            validation_freq=train.eval_every_epochs, callbacks=callbacks,
-                            verbose=config.runtime.verbose, shuffle=False)
+                            validation_freq=plan.eval_every_epochs, callbacks=all_callbacks,
+                            verbose=plan.verbose, shuffle=False)
         # the last epoch's running train metrics (loss includes regularisation): the
         # convergence record of configs/kernels.py
         summary["last_epoch"] = {k: float(v[-1]) for k, v in history.history.items()

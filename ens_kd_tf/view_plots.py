@@ -21,7 +21,8 @@ SINGLE_PANELS = 5  # single models shown in views.png; other rows show their fir
 VIEW_COLOURS = ("lime", "red")
 
 
-def _pyplot():
+def pyplot():
+    """matplotlib.pyplot on the Agg backend (no display), imported on first use."""
     import matplotlib
 
     matplotlib.use("Agg")
@@ -33,7 +34,7 @@ def _pyplot():
 def _png(fig, dpi: int = 100) -> bytes:
     buf = io.BytesIO()
     fig.savefig(buf, format="png", dpi=dpi)
-    _pyplot().close(fig)
+    pyplot().close(fig)
     return buf.getvalue()
 
 
@@ -79,7 +80,7 @@ def views_png(result: dict) -> Optional[bytes]:
     if not panels:
         return None
     curves = [(t, v["phi_curve"]) for t, v in panels if v.get("phi_curve")][:3]
-    plt = _pyplot()
+    plt = pyplot()
     k = len(panels[0][1]["learned"])
     ncols = max(len(panels), 1)
     fig = plt.figure(figsize=(1.5 * ncols + 1, 0.28 * k + 2.2 + (2.8 if curves else 0)))
@@ -182,7 +183,7 @@ def saliency_png(data, named_models: Sequence[Tuple[str, keras.Model]],
     idx = saliency_examples(data, count)
     x, y = data.x_test[idx], data.y_test[idx]
     grid = saliency_grid([m for _, m in named_models], x, y, np.asarray(data.info.mean))
-    plt = _pyplot()
+    plt = pyplot()
     n, cols = grid.shape[0], grid.shape[1] + 1
     fig, axes = plt.subplots(n, cols, figsize=(1.6 * cols, 1.6 * n + 0.4), squeeze=False)
     pixel = geom.patch_size if geom is not None and geom.form == "images" else 1

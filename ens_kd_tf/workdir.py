@@ -8,7 +8,7 @@ import uuid
 import tensorflow as tf
 
 from ens_kd_tf import io_utils
-from ens_kd_tf.config_defaults import base_config
+from ens_kd_tf.config_defaults import all_sections_defaults
 from ens_kd_tf.errors import UsageError
 
 # Fields that may change between a run and its resumption (hardware, verbosity, and
@@ -41,7 +41,8 @@ def check_storage(config, workdir: str) -> None:
     check_reachable("--workdir", workdir)
     for field in ("data.data_dir", "data.path", "distill.teacher_workdir"):
         section, name = field.split(".")
-        check_reachable(f"--config.{field}", config[section][name])
+        if name in config.get(section, {}):  # the sections this experiment has
+            check_reachable(f"--config.{field}", config[section][name])
 
 
 def ensure_writable_dir(path: str) -> None:
@@ -72,18 +73,28 @@ def _flatten(d: dict, prefix: str = "") -> dict:
     return flat
 
 
+def _effective(flat: dict) -> dict:
+    """`flat` with joint_sum.num_members 0 spelt out (it means ensemble.num_members)."""
+    if flat.get("joint_sum.num_members") == 0 and "ensemble.num_members" in flat:
+        flat = dict(flat, **{"joint_sum.num_members": flat["ensemble.num_members"]})
+    return flat
+
+
 def config_diff(old: dict, new: dict, defaults: dict | None = None) -> list:
     """Fields that differ, as "field: old -> new" strings (resume-free fields excluded).
 
-    A field absent from `old` whose new value is its default in `defaults` is no difference:
-    it was added to the package after the workdir was written, and the old run behaved as
-    its default says.
+    Two kinds of field are no difference, so a workdir written by an older version of the
+    package resumes:
+      - a field absent from `old` whose new value is its default in `defaults`: it was added
+        after the workdir was written, and the old run behaved as its default says;
+      - a field absent from `new`: this experiment does not read it (configs once carried
+        every section), so it cannot have shaped what the workdir holds.
     """
-    a, b = _flatten(old), _flatten(new)
+    a, b = _effective(_flatten(old)), _effective(_flatten(new))
     added_at_default = {k for k, v in _flatten(defaults or {}).items()
                         if k not in a and k in b and _same(b[k], v)}
     rows = []
-    for key in sorted(set(a) | set(b)):
+    for key in sorted(b):
         if key.startswith(RESUME_FREE_PREFIXES) or key in added_at_default:
             continue
         va, vb = a.get(key, "<absent>"), b.get(key, "<absent>")
@@ -128,7 +139,7 @@ def check_config_file(workdir: str, config) -> bool:
             f"{path} is not a readable config ({type(e).__name__}: {_first_line(e)}); it was "
             "left as it is: use another --workdir, or --config.force=true to replace it with "
             "this run's config") from None
-    defaults = config_json(base_config(config.experiment)) if "experiment" in config else None
+    defaults = config_json(all_sections_defaults())
     diff = config_diff(old, config_json(config), defaults)
     if diff and not force:
         raise UsageError(

@@ -29,9 +29,10 @@ def load_config_module(config_file: str):
     return module
 
 
-def tiny_config(experiment: str = "single", config_file: str = "single"):
-    """A config that trains a ~10k-parameter CNN on 256 16x16 multi-view images."""
-    config = load_config_module(config_file).get_config()
+def tiny_config(experiment: str = "single", config_file: str = ""):
+    """configs/<config_file or experiment>.py, made to train a ~10k-parameter CNN on 256
+    16x16 multi-view images."""
+    config = load_config_module(config_file or experiment).get_config()
     config.experiment = experiment
     config.model.name = "simple_cnn_3_1"
     config.data.image_size = 16

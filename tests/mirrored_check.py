@@ -20,10 +20,10 @@ def main(num_devices: int, model_name: str, mode: str) -> None:
     from conftest import tiny_config
     from ens_kd_tf.data import load_dataset
     from ens_kd_tf.data.pipeline import train_batches
-    from ens_kd_tf.experiments.stages import new_classifier
+    from ens_kd_tf.stages.classifier import new_classifier
     from ens_kd_tf.strategy import Runtime, configure_cpu_devices
-    from ens_kd_tf.distill import Distiller
-    from ens_kd_tf.experiments.stages import with_seed
+    from ens_kd_tf.distiller import Distiller
+    from ens_kd_tf.stages.classifier import with_seed
     from ens_kd_tf.optim import make_optimizer
     from ens_kd_tf.train import compile_classifier, make_plan
 

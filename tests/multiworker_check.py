@@ -17,7 +17,7 @@ def main(strategy: str, workdir: str, out: str) -> None:
 
 
     from conftest import tiny_config
-    from ens_kd_tf.experiments import stages
+    from ens_kd_tf.stages import classifier as stages
     from ens_kd_tf.main import run_experiment
 
     finish = stages.finish_classifier

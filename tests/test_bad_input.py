@@ -28,7 +28,8 @@ def _npz(tmp_path, **changes):
     return str(path)
 
 
-def _set(**fields):
+def _set(experiment: str = "single", **fields):
+    """Sets `fields` on configs/<experiment>.py's tiny config."""
     def apply(config, tmp_path):
         for dotted, value in fields.items():
             *parents, leaf = dotted.split(".")
@@ -36,6 +37,7 @@ def _set(**fields):
             for p in parents:
                 node = node[p]
             node[leaf] = value
+    apply.experiment = experiment
     return apply
 
 
@@ -54,8 +56,10 @@ def _foreign_teacher(config, tmp_path):
     np.save(member / "test_logits.npy", np.zeros((100, 10), np.float32))
     (member / "results.json").write_text(json.dumps({"complete": True, "dataset": {
         "num_classes": 10, "input_shape": [16, 16, 3]}}))
-    config.experiment = "distill"
     config.distill.teacher_workdir = str(tmp_path / "teacher")
+
+
+_foreign_teacher.experiment = "distill"
 
 
 CASES = [
@@ -69,11 +73,11 @@ CASES = [
     ("zero batch", _set(**{"train.batch_size": 0}), "train.batch_size=0"),
     ("negative epochs", _set(**{"train.epochs": -1}), "train.epochs=-1"),
     ("negative learning rate", _set(**{"train.learning_rate": -0.1}), "learning_rate=-0.1"),
-    ("L = 0", _set(**{"experiment": "ensemble", "ensemble.num_members": 0}),
+    ("L = 0", _set("ensemble", **{"ensemble.num_members": 0}),
      "ensemble.num_members=0"),
-    ("temperature <= 0", _set(**{"experiment": "distill", "distill.temperature": 0.0}),
+    ("temperature <= 0", _set("distill", **{"distill.temperature": 0.0}),
      "distill.temperature=0.0"),
-    ("member out of range", _set(**{"experiment": "ensemble", "member": 7}), "member=7"),
+    ("member out of range", _set("ensemble", member=7), "member=7"),
     ("impossible multi-view constants", _set(**{"data.multiview.single_view_prob": 1.5}),
      "single_view_prob=1.5"),
     ("npz without y_test", _npz_case(y_test=None), "lacks the arrays ['y_test']"),
@@ -85,8 +89,8 @@ CASES = [
     ("npz NaN inputs", _npz_case(x_train=np.full((20, 8, 8, 3), np.nan, np.float32)), "NaN"),
     ("npz file missing", _set(**{"data.name": "npz", "data.path": "/nonexistent/d.npz"}),
      "does not exist"),
-    ("teacher workdir without members", _set(**{"experiment": "distill",
-                                               "distill.teacher_workdir": "/nonexistent/t"}),
+    ("teacher workdir without members", _set("distill", **{
+        "distill.teacher_workdir": "/nonexistent/t"}),
      "holds no trained members"),
     ("foreign file as teacher", _foreign_teacher, "cannot load member"),
     ("multiview image_size 0", _set(**{"data.image_size": 0}), "data.image_size=0"),
@@ -104,7 +108,7 @@ CASES = [
 def test_bad_input_is_one_line_and_loses_nothing(tmp_path, name, apply, expected, monkeypatch):
     monkeypatch.setattr("ens_kd_tf.train.fit_resumable",
                         lambda *a, **k: pytest.fail("training started on bad input"))
-    config = tiny_config()
+    config = tiny_config(getattr(apply, "experiment", "single"))
     config.unlock()
     apply(config, tmp_path)
     workdir = tmp_path / "run"

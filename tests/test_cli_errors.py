@@ -112,8 +112,14 @@ CASES = [
      ["data.image_size=0", "multiple of data.multiview.patch_size=4"], True),
     ("multiview image_size not a multiple", _with_workdir("--config.data.image_size=18"),
      ["data.image_size=18"], True),
-    ("distill alpha above 1", _with_workdir("--config.distill.alpha=1.5"),
-     ["distill.alpha=1.5"], True),
+    ("distill alpha above 1",
+     lambda tmp: ["--config=configs/self_distill.py", f"--workdir={tmp / 'w'}",
+                  "--config.distill.alpha=1.5"], ["distill.alpha=1.5"], True),
+    ("a section the experiment does not read", _with_workdir("--config.distill.alpha=0.5"),
+     ["'distill.alpha' is not read by experiment 'single'", "sections: data,"], True),
+    ("a joint sum of 0 members without an ensemble",
+     lambda tmp: ["--config=configs/joint_sum.py", f"--workdir={tmp / 'w'}",
+                  "--config.joint_sum.num_members=0"], ["joint_sum.num_members=0"], True),
     ("TPU on a machine without one", _with_workdir("--config.runtime.strategy=tpu"),
      ["runtime.strategy='tpu'", "no TPU found", "runtime.tpu"], True),
     ("gs:// workdir unreachable", _flags(CFG, "--workdir=gs://ens-kd-tf-no-such-bucket/run"),
@@ -229,7 +235,7 @@ def test_native_info_records_are_dropped_and_everything_else_kept():
      False),
     ("/site-packages/keras/src/trainers/trainer.py", "WARNING", True),
     ("/site-packages/tensorflow/python/data/ops/dataset_ops.py", "ERROR", True),
-    ("{pkg}experiments/stages.py", "INFO", True),
+    ("{pkg}stages/classifier.py", "INFO", True),
 ])
 def test_quiet_logs_keep_own_progress_and_every_warning(path, level, shown):
     import logging as std_logging

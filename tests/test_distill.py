@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from ens_kd_tf.distill import Distiller
+from ens_kd_tf.distiller import Distiller
 from ens_kd_tf.errors import UsageError
 
 

@@ -8,9 +8,9 @@ import pytest
 from conftest import TINY_OVERRIDES, run_cli, tiny_config
 from ens_kd_tf.data import load_dataset
 from ens_kd_tf.errors import UsageError
-from ens_kd_tf.experiments import paper
-from ens_kd_tf.experiments.distill_stage import teacher_output_mode
-from ens_kd_tf.experiments.members import require_members
+from ens_kd_tf.experiments.driver import run_experiment
+from ens_kd_tf.stages.teacher_outputs import teacher_output_mode
+from ens_kd_tf.stages.members import require_members
 
 
 def test_paper_pipeline_runs_every_stage_and_skips_them_on_rerun(tmp_path, cpu_runtime,
@@ -19,7 +19,7 @@ def test_paper_pipeline_runs_every_stage_and_skips_them_on_rerun(tmp_path, cpu_r
     config.data.name, config.model.name = "multiview_patches", "patch_net"  # fast
     config.ensemble.num_members = 2
     workdir = str(tmp_path / "paper")
-    summary = paper.run(config, workdir, cpu_runtime)
+    summary = run_experiment(config, workdir, cpu_runtime)
     kinds = [r["kind"] for r in summary["rows"]]
     assert kinds == ["single", "ensemble", "sum", "kd", "scratch_same_seed", "sd",
                      "scratch_same_seed"]
@@ -60,7 +60,7 @@ def test_paper_pipeline_runs_every_stage_and_skips_them_on_rerun(tmp_path, cpu_r
     os.remove(os.path.join(workdir, "results.json"))
     monkeypatch.setattr("ens_kd_tf.train.fit_resumable",
                         lambda *a, **k: pytest.fail("a finished stage was trained again"))
-    again = paper.run(config, workdir, cpu_runtime)
+    again = run_experiment(config, workdir, cpu_runtime)
     assert again["rows"] == summary["rows"]
     # A workdir written before the scratch stage existed resumes: only that stage runs.
     import shutil
@@ -70,7 +70,7 @@ def test_paper_pipeline_runs_every_stage_and_skips_them_on_rerun(tmp_path, cpu_r
     stamps = {s: os.path.getmtime(os.path.join(workdir, s, "model.keras"))
               for s in ("members/seed_0", "members/seed_1", "joint_sum", "kd", "sd")}
     monkeypatch.undo()
-    resumed = paper.run(config, workdir, cpu_runtime)
+    resumed = run_experiment(config, workdir, cpu_runtime)
     assert [r["kind"] for r in resumed["rows"]] == kinds
     assert os.path.exists(os.path.join(workdir, "scratch", "seed_2", "results.json"))
     assert stamps == {s: os.path.getmtime(os.path.join(workdir, s, "model.keras"))
@@ -78,7 +78,7 @@ def test_paper_pipeline_runs_every_stage_and_skips_them_on_rerun(tmp_path, cpu_r
 
 
 def test_teacher_output_mode_rules():
-    config = tiny_config()
+    config = tiny_config("distill")
     assert teacher_output_mode(config) == "cached"  # no augmentation: exact
     config.data.augment.flip = True
     assert teacher_output_mode(config) == "on_the_fly"
@@ -91,12 +91,10 @@ def test_teacher_output_mode_rules():
 
 
 def test_on_the_fly_distillation_with_augmentation(tmp_path, cpu_runtime):
-    from ens_kd_tf.experiments.self_distill import run
-
     config = tiny_config("self_distill", "self_distill")
     config.data.augment.crop_padding = 2
     config.data.augment.flip = True
-    summary = run(config, str(tmp_path / "sd"), cpu_runtime)
+    summary = run_experiment(config, str(tmp_path / "sd"), cpu_runtime)
     sd = json.load(open(tmp_path / "sd" / "sd" / "results.json"))
     assert sd["teacher_outputs"] == "on_the_fly"
     assert [r["kind"] for r in summary["rows"]] == ["teacher", "sd", "scratch_same_seed"]
@@ -107,7 +105,7 @@ def test_on_the_fly_distillation_with_augmentation(tmp_path, cpu_runtime):
 
 
 def test_teacher_workdir_checks(tmp_path, cpu_runtime):
-    from ens_kd_tf.experiments.members import train_members
+    from ens_kd_tf.stages.members import train_members
 
     config = tiny_config()
     data = load_dataset(config.data)

@@ -7,7 +7,7 @@ import numpy as np
 from conftest import run_python
 from ens_kd_tf.data import load_dataset
 from ens_kd_tf.data.pipeline import train_batches
-from ens_kd_tf.experiments.stages import new_classifier
+from ens_kd_tf.stages.classifier import new_classifier
 from ens_kd_tf.export import export_saved_model, load_keras, save_keras_atomic
 from ens_kd_tf.train import compile_classifier, make_plan
 

@@ -7,8 +7,8 @@ import tensorflow as tf
 
 from ens_kd_tf import jit_choice
 from ens_kd_tf.data import load_dataset
-from ens_kd_tf.distill import Distiller
-from ens_kd_tf.experiments.stages import new_classifier
+from ens_kd_tf.distiller import Distiller
+from ens_kd_tf.stages.classifier import eval_set, label_stream, new_classifier
 from ens_kd_tf.models import build_model
 from ens_kd_tf.strategy import Runtime
 from ens_kd_tf.train import compile_classifier, fit_resumable, make_plan
@@ -79,7 +79,8 @@ def test_fit_resumable_applies_the_probe_and_trains_like_the_forced_path(tiny, t
         with one.scope():
             model = new_classifier(tiny, data)
             compile_classifier(model, tiny.train, plan, runtime)
-        fit_resumable(model, data, tiny, str(tmp_path / workdir), runtime, plan)
+        fit_resumable(model, label_stream(tiny, data, plan), eval_set(data, plan),
+                      str(tmp_path / workdir), runtime, plan)
         return model
 
     probed = trained(Runtime(one, True, probe_jit=True), "a")

@@ -8,7 +8,7 @@ import pytest
 import tensorflow as tf
 from keras import ops
 
-from ens_kd_tf.distill import Distiller
+from ens_kd_tf.distiller import Distiller
 from ens_kd_tf.ensemble import build_ensemble
 from ens_kd_tf.errors import UsageError
 from ens_kd_tf.losses import SoftTargetDistillation

@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 import keras
 
-from ens_kd_tf.kernels import Linearized, last_layer_only, linearize
+from ens_kd_tf.models.kernels import Linearized, last_layer_only, linearize
 from ens_kd_tf.models import build_model
 from ens_kd_tf.models.simple_cnn import simple_cnn
 
@@ -140,7 +140,7 @@ def test_gradient_to_deltas_equals_autodiff_through_the_jvp(parameterization):
 
 def test_saved_kernel_model_loads_in_a_fresh_process(tmp_path):
     """load_keras registers every serializable class itself: a process that imports only
-    ens_kd_tf.export (never ens_kd_tf.kernels by hand) reads a saved _ntk classifier."""
+    ens_kd_tf.export (never ens_kd_tf.models.kernels by hand) reads a saved _ntk classifier."""
     from conftest import run_python
     from ens_kd_tf.export import save_keras_atomic
     from ens_kd_tf.models import build_classifier

@@ -6,7 +6,7 @@ import os
 import pytest
 
 from conftest import tiny_config
-from ens_kd_tf.experiments import multiview
+from ens_kd_tf.experiments.driver import run_experiment
 from ens_kd_tf.experiments.predictions import kernel_predictions, network_predictions
 
 
@@ -18,7 +18,7 @@ def test_multiview_study_repeats_and_aggregates(tmp_path, cpu_runtime):
     config.study.repeats = 2
     config.study.seed_stride = 10
     workdir = str(tmp_path / "mv")
-    result = multiview.run(config, workdir, cpu_runtime)
+    result = run_experiment(config, workdir, cpu_runtime)
     seeds = sorted(json.load(open(os.path.join(workdir, f"repeat_{r}", "members",
                                                f"seed_{s}", "results.json")))["seed"]
                    for r in (0, 1) for s in ((0, 1) if r == 0 else (10, 11)))

@@ -196,7 +196,7 @@ def test_view_predictions_hold_and_fail():
 def test_ensemble_run_writes_views(tmp_path):
     import tensorflow as tf
     from conftest import tiny_config
-    from ens_kd_tf.experiments import ensemble
+    from ens_kd_tf.experiments.driver import run_experiment
     from ens_kd_tf.strategy import Runtime
 
     config = tiny_config("ensemble", "ensemble")
@@ -208,7 +208,7 @@ def test_ensemble_run_writes_views(tmp_path):
     config.export_saved_models = False
     workdir = str(tmp_path / "ens")
     runtime = Runtime(tf.distribute.OneDeviceStrategy("/cpu:0"), jit_compile=False)
-    result = ensemble.run(config, workdir, runtime)
+    result = run_experiment(config, workdir, runtime)
     k = config.data.multiview.num_classes
     single, ens = result["rows"]
     for views in probes.models_of(single["views"]) + [ens["views"]]:

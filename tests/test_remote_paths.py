@@ -6,7 +6,7 @@ import os
 import tensorflow as tf
 
 from conftest import tiny_config
-from ens_kd_tf.experiments import ensemble
+from ens_kd_tf.experiments.driver import run_experiment
 from ens_kd_tf.workdir import ensure_writable_dir, write_or_check_config
 
 
@@ -20,7 +20,7 @@ def test_a_run_in_ram_filesystem_writes_everything_through_gfile(tmp_path, cpu_r
     config.train.checkpoint_every_steps = 4
     ensure_writable_dir(workdir)
     write_or_check_config(workdir, config)
-    summary = ensemble.run(config, workdir, cpu_runtime)
+    summary = run_experiment(config, workdir, cpu_runtime)
     assert summary["rows"][1]["kind"] == "ensemble"
     for name in ("config.json", "results.json", "report.md", "report.png",
                  "members/seed_0/model.keras", "members/seed_0/test_logits.npy",
@@ -34,7 +34,7 @@ def test_a_run_in_ram_filesystem_writes_everything_through_gfile(tmp_path, cpu_r
     loaded = tf.saved_model.load(f"{workdir}/ensemble/export")
     assert "serving_default" in loaded.signatures
     # a rerun finds the run done in ram:// (nothing retrained)
-    again = ensemble.run(config, workdir, cpu_runtime)
+    again = run_experiment(config, workdir, cpu_runtime)
     assert again["rows"] == summary["rows"]
 
 

@@ -12,7 +12,7 @@ import tensorflow as tf
 from conftest import REPO
 from ens_kd_tf.errors import UsageError
 from ens_kd_tf.strategy import (Runtime, check_global_batch, is_chief, make_strategy,
-                                probe_jit, use_jit_compile)
+                                probe_jit, use_jit_compile, validate_runtime)
 
 
 def _runtime_cfg(**kw):
@@ -44,7 +44,7 @@ def test_cpu_strategy_and_auto_pick_cpu_here():
 
 def test_unknown_strategy_lists_choices():
     with pytest.raises(UsageError, match="runtime.strategy='pod'.*'tpu'"):
-        make_strategy(_runtime_cfg(strategy="pod"))
+        validate_runtime(_runtime_cfg(strategy="pod"))
 
 
 def test_gpu_strategy_without_gpu_says_how_to_install():

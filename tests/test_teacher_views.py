@@ -7,8 +7,8 @@ import pytest
 from conftest import tiny_config
 from ens_kd_tf.data import load_dataset
 from ens_kd_tf.data.pipeline import train_batches
-from ens_kd_tf.experiments.distill_stage import distill_stage
-from ens_kd_tf.experiments.stages import new_classifier, with_seed
+from ens_kd_tf.stages.distill import distill_stage
+from ens_kd_tf.stages.classifier import new_classifier, with_seed
 
 
 class _StreamBuilt(Exception):
@@ -36,7 +36,7 @@ def test_cached_views_match_the_teacher_on_the_students_augmented_images(
         seen["args"], seen["kwargs"] = args, kwargs
         raise _StreamBuilt
 
-    monkeypatch.setattr("ens_kd_tf.train.train_batches", spy)
+    monkeypatch.setattr("ens_kd_tf.stages.classifier.train_batches", spy)
     with pytest.raises(_StreamBuilt):
         distill_stage(config, str(tmp_path / "sd"), cpu_runtime, data, lambda: teacher,
                       student_seed, "teacher (seed 0)")

@@ -10,9 +10,9 @@ import numpy as np
 import pytest
 
 from conftest import load_config_module
-from ens_kd_tf.distill import Distiller
+from ens_kd_tf.distiller import Distiller
 from ens_kd_tf.errors import UsageError
-from ens_kd_tf.experiments.stages import load_data, new_classifier
+from ens_kd_tf.stages.classifier import load_data, new_classifier
 from ens_kd_tf.train import compile_classifier, make_plan
 
 

@@ -8,7 +8,7 @@ import tensorflow as tf
 from ens_kd_tf.data import load_dataset
 from ens_kd_tf.data.pipeline import eval_batches, train_batches
 from ens_kd_tf.ensemble import build_joint_sum
-from ens_kd_tf.experiments.stages import new_classifier, with_seed
+from ens_kd_tf.stages.classifier import new_classifier, with_seed
 from ens_kd_tf.train import compile_classifier, make_plan
 
 

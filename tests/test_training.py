@@ -9,7 +9,8 @@ import tensorflow as tf
 
 from ens_kd_tf import checkpointing, io_utils
 from ens_kd_tf.data import load_dataset
-from ens_kd_tf.experiments.stages import load_results, new_classifier, train_classifier
+from ens_kd_tf.stages.classifier import new_classifier, train_classifier
+from ens_kd_tf.stages.results import load_results
 from ens_kd_tf.train import compile_classifier, make_plan
 
 

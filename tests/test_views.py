@@ -8,21 +8,25 @@ import tensorflow as tf
 
 from conftest import tiny_config
 from ens_kd_tf.errors import UsageError
-from ens_kd_tf.experiments import view_inputs, views
+from ens_kd_tf.experiments import views
+from ens_kd_tf.experiments.driver import run_experiment
+from ens_kd_tf.experiments.views import validate_views
 from ens_kd_tf.experiments.views_checks import views_checks
+from ens_kd_tf.stages import view_inputs
+from ens_kd_tf.stages.classifier import load_data
 from ens_kd_tf.export import load_keras
 from ens_kd_tf.models import build_classifier
+from ens_kd_tf.stages.results import load_results
 from ens_kd_tf.strategy import Runtime
-from ens_kd_tf.validation import validate_views
 
 
-def test_feature_extractor_cuts_inside_the_classifier():
+def test_cut_at_layer_cuts_inside_the_classifier():
     model = build_classifier("simple_cnn_3_1", 10, (16, 16, 3), mean=(1, 2, 3), std=(2, 2, 2))
-    trunk = view_inputs.feature_extractor(model, "stage2_relu1")
+    trunk = view_inputs.cut_at_layer(model, "stage2_relu1")
     x = np.random.default_rng(0).uniform(0, 255, (2, 16, 16, 3)).astype("float32")
     assert trunk(x).shape == (2, 8, 8, 32)
     with pytest.raises(UsageError, match="views.layer='nope' is not a layer.*stage2_relu1"):
-        view_inputs.feature_extractor(model, "nope")
+        view_inputs.cut_at_layer(model, "nope")
 
 
 def test_subsets_are_nested_averages_group_consecutive_channels_parts_are_disjoint():
@@ -80,7 +84,7 @@ def test_views_experiment_end_to_end_and_cached_features(tmp_path, monkeypatch):
     config.views.splits, config.views.groups, config.views.disjoint_splits = (2,), (4,), (2,)
     # 8 models of 1 epoch: XLA off, its compile time would dominate
     workdir = tmp_path / "views"
-    result = views.run(config, str(workdir), cpu_runtime)
+    result = run_experiment(config, str(workdir), cpu_runtime)
     assert [(r["name"], r["kind"], r["channels"], r["models"]) for r in result["rows"]] == [
         ("all", "all", 32, 2), ("1/2", "subset", 16, 2), ("avg 4", "average", 8, 2),
         ("ensemble of the 2 disjoint 1/2 splits (1 model each)", "disjoint_splits", 16, 2)]
@@ -100,8 +104,8 @@ def test_views_experiment_end_to_end_and_cached_features(tmp_path, monkeypatch):
     feats = np.load(workdir / "features.npz")
     assert feats["train"].shape == (256, 8, 8, 32) and feats["test"].shape == (100, 8, 8, 32)
     frozen = load_keras(str(workdir / "members/seed_0/model.keras"))
-    data = views.load_data(config)
-    cut = views.feature_extractor(frozen, "stage2_relu1").predict(data.x_test[:4], verbose=0)
+    data = load_data(config)
+    cut = view_inputs.cut_at_layer(frozen, "stage2_relu1").predict(data.x_test[:4], verbose=0)
     np.testing.assert_allclose(feats["test"][:4], cut, rtol=1e-4, atol=1e-4)
     # the new models saw the transformed features: an avg-4 model takes 8 channels
     new = load_keras(str(workdir / "inputs/avg_4/seed_0/model.keras"))
@@ -109,14 +113,13 @@ def test_views_experiment_end_to_end_and_cached_features(tmp_path, monkeypatch):
     # a rerun reuses the features and every trained model
     os.remove(workdir / "results.json")
     monkeypatch.setattr(views, "train_classifier", _reuse_only)
-    monkeypatch.setattr(view_inputs, "feature_extractor",
+    monkeypatch.setattr(view_inputs, "cut_at_layer",
                         lambda *a: pytest.fail("features were recomputed"))
-    again = views.run(config, str(workdir), cpu_runtime)
+    again = run_experiment(config, str(workdir), cpu_runtime)
     assert again["table"] == result["table"]
 
 
 def _reuse_only(config, workdir, runtime, data, build=None):
-    from ens_kd_tf.experiments.stages import load_results
     assert load_results(workdir), f"{workdir} was trained again"
 
 

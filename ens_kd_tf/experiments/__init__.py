@@ -1,6 +1,9 @@
-"""Experiments: each module has `run(config, workdir, runtime) -> results dict`.
+"""Experiments: each module composes stages (ens_kd_tf/stages/) into one experiment;
+driver.run_experiment runs the one config.experiment names (configs/<name>.py sets it).
 
-Names (config.experiment) map to modules here; configs/<name>.py sets the name.
+Each module has `compose(ctx: driver.Context) -> driver.Table | driver.Report | dict`: a
+Table (rows) or a Report (its own result and markdown) is written to the workdir by the
+driver; a plain dict (one model's results) is returned as it is.
 """
 
 EXPERIMENTS = {

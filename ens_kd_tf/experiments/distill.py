@@ -3,64 +3,44 @@
 
 Teacher: the members in distill.teacher_workdir, or, when that is empty, this run's own
 members (trained first if absent). The student starts from seed + L (a seed no member has);
-a plain model of that same seed (experiments/scratch.py) is its baseline: the KD row's `gain`
+a plain model of that same seed (stages/scratch.py) is its baseline: the KD row's `gain`
 is student minus that model, in accuracy points.
 """
 
 from __future__ import annotations
 
+from typing import List, Tuple
+
 from ens_kd_tf import io_utils
-from ens_kd_tf.ensemble import build_ensemble
-from ens_kd_tf.experiments import summary
-from ens_kd_tf.experiments.distill_stage import (check_feature_layers, distill_stage,
-                                                 soft_loss_label)
-from ens_kd_tf.experiments.ensemble import ensemble_stage
-from ens_kd_tf.experiments.members import (load_member_models, member_seeds, require_members,
-                                           train_members)
-from ens_kd_tf.experiments.saliency import write_saliency
-from ens_kd_tf.experiments.scratch import same_seed_scratch, scratch_row, student_row
-from ens_kd_tf.experiments.stages import load_data
-from ens_kd_tf.strategy import Runtime
+from ens_kd_tf.experiments.driver import Context, Table
+from ens_kd_tf.stages.distill import check_feature_layers, kd_stage, student_rows
+from ens_kd_tf.stages.ensemble import ensemble_row, ensemble_stage, members_row
+from ens_kd_tf.stages.members import member_seeds, require_members, train_members
+from ens_kd_tf.stages.saliency import write_saliency
 
 
-def kd_stage(config, workdir: str, member_root: str, seeds, runtime: Runtime, data) -> dict:
-    def make_teacher():
-        models, names = load_member_models(member_root, seeds)
-        return build_ensemble(models, config.ensemble.reduction, names)
-
-    return distill_stage(config, io_utils.join(workdir, "kd"), runtime, data, make_teacher,
-                         config.seed + config.ensemble.num_members,
-                         f"ensemble of {len(seeds)} ({config.ensemble.reduction} average)")
-
-
-def kd_rows(config, workdir: str, runtime: Runtime, data, kd: dict) -> list:
-    """The KD student's row (with its gain) and its same-seed scratch row; trains the
-    scratch model in `workdir` if needed."""
-    scratch = same_seed_scratch(config, workdir, runtime, data, kd["seed"])
-    return [student_row("KD student (ensemble teacher)" + soft_loss_label(kd), "kd", kd,
-                        scratch),
-            scratch_row(scratch, "kd")]
-
-
-def run(config, workdir: str, runtime: Runtime) -> dict:
-    done = summary.load_summary(workdir)
-    if done:
-        return done
-    data = load_data(config)
-    check_feature_layers(config, data)
-    member_root = config.distill.teacher_workdir or workdir
-    if member_root == workdir:
+def teacher_members(ctx: Context) -> Tuple[str, List[int]]:
+    """(the workdir holding the teacher's members, their seeds): distill.teacher_workdir's
+    finished members, or this run's own, trained here first."""
+    config, data = ctx.config, ctx.data
+    member_root = config.distill.teacher_workdir or ctx.workdir
+    if member_root == ctx.workdir:
         seeds = member_seeds(config)
-        train_members(config, workdir, runtime, data, seeds)
+        train_members(config, ctx.workdir, ctx.runtime, data, seeds)
     else:
         seeds = require_members(member_root, data)
-    require_members(member_root, data, seeds)
+    return member_root, require_members(member_root, data, seeds)
+
+
+def compose(ctx: Context) -> Table:
+    config, workdir, runtime, data = ctx.config, ctx.workdir, ctx.runtime, ctx.data
+    check_feature_layers(config, data)
+    member_root, seeds = teacher_members(ctx)
     ens = ensemble_stage(config, member_root, io_utils.join(workdir, "ensemble"), runtime,
                          data, seeds)
     kd = kd_stage(config, workdir, member_root, seeds, runtime, data)
-    rows = [summary.members_row(ens, len(seeds)), summary.ensemble_row(ens, len(seeds)),
-            *kd_rows(config, workdir, runtime, data, kd)]
+    rows = [members_row(ens), ensemble_row(ens),
+            *student_rows(config, workdir, runtime, data, "kd", kd)]
     write_saliency(config, workdir, runtime, data, member_root, seeds,
                    io_utils.join(workdir, "kd"))
-    return summary.finish(config, workdir, runtime, data, rows,
-                          extra={"disagreement": ens["disagreement"]})
+    return Table(rows, {"disagreement": ens["disagreement"]})

@@ -13,12 +13,13 @@ import copy
 import itertools
 
 from ens_kd_tf import io_utils
-from ens_kd_tf.data import load_dataset
-from ens_kd_tf.experiments import summary
-from ens_kd_tf.experiments.ensemble import ensemble_stage
-from ens_kd_tf.experiments.members import member_seeds, train_members
+from ens_kd_tf.data.gaussian import INPUTS, SAMPLINGS, TEACHERS
+from ens_kd_tf.errors import UsageError, check_choice, check_fraction, check_positive
+from ens_kd_tf.experiments.driver import Context, Report
 from ens_kd_tf.report import markdown_table, plain_table
-from ens_kd_tf.strategy import Runtime
+from ens_kd_tf.stages.classifier import load_data
+from ens_kd_tf.stages.ensemble import members_and_ensemble
+from ens_kd_tf.stages.members import member_seeds
 
 
 def sweep_settings(config) -> list:
@@ -61,31 +62,38 @@ def table(rows) -> tuple:
     return header, body
 
 
-def run(config, workdir: str, runtime: Runtime) -> dict:
-    done = summary.load_summary(workdir)
-    if done:
-        return done
+def validate_sweep(sweep) -> None:
+    """Checks config section `gaussian_sweep`."""
+    for field, allowed in (("inputs", INPUTS), ("teachers", TEACHERS),
+                           ("samplings", SAMPLINGS)):
+        values = tuple(getattr(sweep, field))
+        if not values:
+            raise UsageError(f"gaussian_sweep.{field} is empty; choose from {list(allowed)}")
+        for value in values:
+            check_choice(f"gaussian_sweep.{field} entry", value, allowed)
+    for noise in sweep.label_noise:
+        check_fraction("gaussian_sweep.label_noise entry", noise)
+    check_choice("gaussian_sweep.learner", sweep.learner, ("teacher", "model"))
+    check_positive("gaussian_sweep.learner_width", sweep.learner_width)
+
+
+def compose(ctx: Context) -> Report:
+    config, workdir = ctx.config, ctx.workdir
     rows = []
     for inputs, teacher, sampling, noise in sweep_settings(config):
         sub = setting_config(config, inputs, teacher, sampling, noise)
         sub_dir = io_utils.join(workdir, f"{inputs}_{teacher}_{sampling}_noise{noise:g}")
-        data = load_dataset(sub.data)
-        seeds = member_seeds(sub)
-        train_members(sub, sub_dir, runtime, data, seeds)
-        ens = ensemble_stage(sub, sub_dir, io_utils.join(sub_dir, "ensemble"), runtime, data,
-                             seeds)
+        ens = members_and_ensemble(sub, sub_dir, ctx.runtime, load_data(sub),
+                                   member_seeds(sub))
         single = ens["members"]["accuracy"]
         rows.append({"input": inputs, "teacher": teacher, "sampling": sampling,
                      "label_noise": float(noise), "learner": sub.model.name, "single": single,
                      "ensemble": ens["test"]["accuracy"],
                      "gain": ens["test"]["accuracy"] - single["mean"]})
-    result = io_utils.json_data({"experiment": "gaussian", "rows": rows, "complete": True,
+    header, body = table(rows)
+    result = io_utils.json_data({"experiment": "gaussian", "rows": rows,
                                  "num_members": config.ensemble.num_members,
-                                 "table": plain_table(*table(rows))})
-    if runtime.is_chief:
-        header, body = table(rows)
-        text = (f"# Single vs ensemble of {config.ensemble.num_members} on Gaussian-like "
-                f"data\n\n{markdown_table(header, body)}\n")
-        io_utils.write_text_atomic(io_utils.join(workdir, "report.md"), text)
-        io_utils.write_json_atomic(io_utils.join(workdir, "results.json"), result)
-    return result
+                                 "table": plain_table(header, body)})
+    text = (f"# Single vs ensemble of {config.ensemble.num_members} on Gaussian-like "
+            f"data\n\n{markdown_table(header, body)}\n")
+    return Report(result, text)

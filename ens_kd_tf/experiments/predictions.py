@@ -3,7 +3,7 @@ table rows, so a report says which hold at this scale and which do not.
 
 Every check states its expected direction AND size, with "std" the sample std (ddof=1) of
 the single models' test accuracy. Students are compared like with like: a KD / SD row's
-`gain` is the student minus a plain model of the same seed (experiments/scratch.py). A large
+`gain` is the student minus a plain model of the same seed (stages/scratch.py). A large
 deviation in the unexpected direction (e.g. a student far WORSE than its scratch model) is a
 check of its own, so a broken run cannot pass a one-sided test.
 """
@@ -11,6 +11,9 @@ check of its own, so a broken run cannot pass a one-sided test.
 from __future__ import annotations
 
 from typing import Optional
+
+from ens_kd_tf.models import KERNEL_SUFFIXES
+from ens_kd_tf.probes import models_of
 
 STD_NOTE = "std = sample std (ddof=1) of the single models"
 
@@ -126,8 +129,6 @@ def predictions_for(model_name: str, rows: list, mu: Optional[float] = None) -> 
     """The paper's checks for `rows`: Table 2's for kernel models; for networks Table 1's
     and, on multi-view data, the view-learning mechanism's (a theory of feature learning,
     which linearized models do not do)."""
-    from ens_kd_tf.models import KERNEL_SUFFIXES
-
     if model_name.endswith(KERNEL_SUFFIXES):
         return kernel_predictions(rows)
     return network_predictions(rows, mu) + view_predictions(rows)
@@ -141,8 +142,6 @@ def predictions_for(model_name: str, rows: list, mu: Optional[float] = None) -> 
 
 
 def _view_models(row: Optional[dict]) -> list:
-    from ens_kd_tf.probes import models_of
-
     return models_of((row or {}).get("views"))
 
 

@@ -3,47 +3,24 @@
 
 teacher = member seed s; the student starts from seed s + 1, the same init and data order as
 the same-seed scratch model (member seed s + 1, trained on the labels alone; see
-experiments/scratch.py), so the two differ only in the loss. The SD row's `gain` is student
+stages/scratch.py), so the two differ only in the loss. The SD row's `gain` is student
 minus scratch, in accuracy points.
 """
 
 from __future__ import annotations
 
-from ens_kd_tf import io_utils
-from ens_kd_tf.experiments import summary
-from ens_kd_tf.experiments.distill_stage import (check_feature_layers, distill_stage,
-                                                 soft_loss_label)
-from ens_kd_tf.experiments.members import load_member_models, train_members
-from ens_kd_tf.experiments.scratch import same_seed_scratch, scratch_row, student_row
-from ens_kd_tf.experiments.stages import load_data
-from ens_kd_tf.strategy import Runtime
+from ens_kd_tf.experiments.driver import Context, Table
+from ens_kd_tf.stages.distill import check_feature_layers, sd_stage, student_rows
+from ens_kd_tf.stages.members import train_members
+from ens_kd_tf.stages.results import row, views_of
 
 
-def sd_stage(config, workdir: str, runtime: Runtime, data) -> dict:
-    teacher_seed = config.seed
-    return distill_stage(config, io_utils.join(workdir, "sd"), runtime, data,
-                         lambda: load_member_models(workdir, [teacher_seed])[0][0],
-                         config.seed + 1, f"single model (seed {teacher_seed})")
-
-
-def sd_rows(config, workdir: str, runtime: Runtime, data, sd: dict) -> list:
-    """The SD student's row (with its gain) and its same-seed scratch row (the member of
-    that seed when the workdir has one, else trained)."""
-    scratch = same_seed_scratch(config, workdir, runtime, data, sd["seed"])
-    return [student_row("self-distilled student" + soft_loss_label(sd), "sd", sd, scratch),
-            scratch_row(scratch, "sd")]
-
-
-def run(config, workdir: str, runtime: Runtime) -> dict:
-    done = summary.load_summary(workdir)
-    if done:
-        return done
-    data = load_data(config)
+def compose(ctx: Context) -> Table:
+    config, workdir, runtime, data = ctx.config, ctx.workdir, ctx.runtime, ctx.data
     check_feature_layers(config, data)
     teacher, _ = train_members(config, workdir, runtime, data, [config.seed, config.seed + 1])
     sd = sd_stage(config, workdir, runtime, data)
-    # the student from scratch is member seed + 1: sd_rows reuses it as the same-seed scratch
-    rows = [summary.row("teacher", teacher["test"], kind="teacher", seed=teacher["seed"],
-                        **summary.views_of(teacher)),
-            *sd_rows(config, workdir, runtime, data, sd)]
-    return summary.finish(config, workdir, runtime, data, rows)
+    # the student from scratch is member seed + 1: student_rows reuses it as the scratch
+    return Table([row("teacher", teacher["test"], kind="teacher", seed=teacher["seed"],
+                      **views_of(teacher)),
+                  *student_rows(config, workdir, runtime, data, "sd", sd)])

@@ -19,6 +19,7 @@ results.json (last).
 from __future__ import annotations
 
 import copy
+import io
 from typing import Dict, List, Sequence
 
 import keras
@@ -27,20 +28,19 @@ from absl import logging
 
 from ens_kd_tf import io_utils
 from ens_kd_tf.data import ArrayDataset
+from ens_kd_tf.errors import UsageError, check_positive
 from ens_kd_tf.evaluate import average_logits, evaluate_logits
-from ens_kd_tf.experiments import summary
-from ens_kd_tf.experiments.stages import (TEST_LOGITS, load_data, model_kwargs,
-                                          train_classifier, with_seed)
-from ens_kd_tf.experiments.view_inputs import (ViewInput, cached_features, disjoint_parts,
-                                               feature_extractor, source_model_results,
-                                               view_dataset, view_inputs)
+from ens_kd_tf.experiments.driver import Context, Report
 from ens_kd_tf.experiments.views_checks import views_checks
-from ens_kd_tf.models import build_model
+from ens_kd_tf.models import build_model, check_model_name, model_name_forms
 from ens_kd_tf.models.layers import Standardize
 from ens_kd_tf.report import markdown_table, plain_table
+from ens_kd_tf.stages.classifier import model_kwargs, train_classifier, with_seed
+from ens_kd_tf.stages.results import TEST_LOGITS
+from ens_kd_tf.stages.view_inputs import (ViewInput, cached_features, disjoint_parts,
+                                          source_model_results, view_dataset, view_inputs)
 from ens_kd_tf.strategy import Runtime
-
-__all__ = ["run", "feature_extractor", "sample_summary", "table"]
+from ens_kd_tf.view_plots import pyplot
 
 
 def new_model_config(config):
@@ -103,12 +103,28 @@ def make_row(name: str, kind: str, channels: int, seeds: Sequence[int],
             "gain": ensemble["accuracy"] - single["accuracy"]["mean"]}
 
 
-def run(config, workdir: str, runtime: Runtime) -> dict:
-    """The whole experiment (resuming: finished models are reused); returns results.json."""
-    done = summary.load_summary(workdir)
-    if done:
-        return done
-    data = load_data(config)
+def validate_views(views) -> None:
+    """Checks config section `views`."""
+    for field in ("seeds", "epochs"):
+        check_positive(f"views.{field}", getattr(views, field))
+    for field in ("splits", "groups", "disjoint_splits"):
+        for value in getattr(views, field):
+            if not isinstance(value, int) or int(value) < 2:
+                raise UsageError(f"views.{field} entry {value!r} is not valid; entries must "
+                                 "be integers >= 2")
+    if not views.layer:
+        raise UsageError("views.layer is empty; name the layer to cut the model at (e.g. "
+                         "stage3_relu1 for simple_cnn, group2_block1_add for wrn)")
+    try:
+        check_model_name(views.model)
+    except UsageError:
+        raise UsageError(f"views.model={views.model!r} is not a model of the zoo; valid "
+                         f"forms: {', '.join(model_name_forms())}") from None
+
+
+def compose(ctx: Context) -> Report:
+    """The whole experiment (resuming: finished models are reused)."""
+    config, workdir, runtime, data = ctx.config, ctx.workdir, ctx.runtime, ctx.data
     source, source_results = source_model_results(config, workdir, runtime, data)
     features = cached_features(config, workdir, source, data, runtime)
     channels = int(features["train"].shape[-1])
@@ -134,16 +150,9 @@ def run(config, workdir: str, runtime: Runtime) -> dict:
     result = io_utils.json_data({
         "experiment": "views", "layer": config.views.layer, "model": source_name,
         "new_model": config.views.model, "channels": channels, "intact": intact, "rows": rows,
-        "predictions": checks, "table": plain_table(header, body), "std": "sample (ddof=1)",
-        "complete": True})
-    if runtime.is_chief:
-        io_utils.write_text_atomic(io_utils.join(workdir, "report.md"),
-                                   report_markdown(config, source_name, channels, header,
-                                                   body, checks))
-        io_utils.write_bytes_atomic(io_utils.join(workdir, "report.png"),
-                                    bar_chart(rows, intact["test"]["accuracy"]))
-        io_utils.write_json_atomic(io_utils.join(workdir, "results.json"), result)
-    return result
+        "predictions": checks, "table": plain_table(header, body), "std": "sample (ddof=1)"})
+    return Report(result, report_markdown(config, source_name, channels, header, body, checks),
+                  {"report.png": bar_chart(rows, intact["test"]["accuracy"])})
 
 
 def _pct(x: float) -> str:
@@ -193,13 +202,7 @@ def report_markdown(config, source_name: str, channels: int, header, body, check
 def bar_chart(rows, intact_accuracy: float) -> bytes:
     """PNG: single (mean +- std) and same-input ensemble accuracy per input; the intact
     model as a dashed line."""
-    import io
-
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
+    plt = pyplot()
     rows = [r for r in rows if r["kind"] != "disjoint_splits"]
     fig, ax = plt.subplots(figsize=(1.2 * len(rows) + 2, 3.5))
     xs = np.arange(len(rows))

@@ -23,8 +23,8 @@ from typing import Callable, List, Sequence, Tuple
 import keras
 from absl import logging
 
-from ens_kd_tf import kernels  # registers Linearized, so saved _ntk models load anywhere
-from ens_kd_tf.errors import UsageError
+from ens_kd_tf.errors import UsageError, check_fraction
+from ens_kd_tf.models import kernels  # registers Linearized: saved _ntk models load anywhere
 from ens_kd_tf.models.layers import Standardize
 from ens_kd_tf.models.mlp import mlp
 from ens_kd_tf.models.patch_net import patch_net
@@ -101,6 +101,12 @@ def _resolve(name: str) -> Callable:
 def check_model_name(name: str) -> None:
     """Raises UsageError if `name` is not a zoo name."""
     _resolve(name)
+
+
+def validate_model(model) -> None:
+    """Checks config section `model`."""
+    check_model_name(model.name)
+    check_fraction("model.dropout_rate", model.dropout_rate)
 
 
 def build_model(

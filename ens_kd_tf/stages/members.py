@@ -13,8 +13,8 @@ import tensorflow as tf
 from ens_kd_tf import io_utils
 from ens_kd_tf.data import ArrayDataset
 from ens_kd_tf.errors import UsageError
-from ens_kd_tf.experiments.stages import (MODEL_FILE, TEST_LOGITS, load_results,
-                                          train_classifier, with_seed)
+from ens_kd_tf.stages.classifier import train_classifier, with_seed
+from ens_kd_tf.stages.results import MODEL_FILE, TEST_LOGITS, load_results
 from ens_kd_tf.export import load_keras
 from ens_kd_tf.strategy import Runtime
 

@@ -9,11 +9,12 @@ import tensorflow as tf
 
 from ens_kd_tf import io_utils
 from ens_kd_tf.data import ArrayDataset
-from ens_kd_tf.experiments.members import load_member_models
-from ens_kd_tf.experiments.stages import MODEL_FILE
 from ens_kd_tf.export import load_keras
 from ens_kd_tf.probes import view_geometry
+from ens_kd_tf.stages.members import load_member_models
+from ens_kd_tf.stages.results import MODEL_FILE
 from ens_kd_tf.strategy import Runtime
+from ens_kd_tf.view_plots import write_saliency_png
 
 SALIENCY_PNG = "saliency.png"
 
@@ -29,6 +30,4 @@ def write_saliency(config, workdir: str, runtime: Runtime, data: ArrayDataset,
     named = [(f"member seed {s}", m) for s, m in zip(seeds, models)]
     if student_dir and tf.io.gfile.exists(io_utils.join(student_dir, MODEL_FILE)):
         named.append(("KD student", load_keras(io_utils.join(student_dir, MODEL_FILE))))
-    from ens_kd_tf.view_plots import write_saliency_png
-
     write_saliency_png(io_utils.join(workdir, SALIENCY_PNG), data, named, view_geometry(config))

@@ -13,9 +13,9 @@ from __future__ import annotations
 
 from ens_kd_tf import io_utils
 from ens_kd_tf.data import ArrayDataset
-from ens_kd_tf.experiments import summary
-from ens_kd_tf.experiments.members import member_dir
-from ens_kd_tf.experiments.stages import load_results, train_classifier, with_seed
+from ens_kd_tf.stages.classifier import train_classifier, with_seed
+from ens_kd_tf.stages.members import member_dir
+from ens_kd_tf.stages.results import load_results, row, views_of
 from ens_kd_tf.strategy import Runtime
 
 KIND = "scratch_same_seed"
@@ -41,14 +41,14 @@ def gain_points(student: dict, scratch: dict) -> float:
     return 100.0 * (student["test"]["accuracy"] - scratch["test"]["accuracy"])
 
 
-def student_row(name: str, kind: str, student: dict, scratch: dict) -> dict:
+def student_row(name: str, kind: str, student: dict, scratch: dict, **extra) -> dict:
     """A student's table row: its seed and its gain over the same-seed scratch model."""
-    return summary.row(name, student["test"], kind=kind, seed=student["seed"],
-                       gain=gain_points(student, scratch), **summary.views_of(student))
+    return row(name, student["test"], kind=kind, seed=student["seed"],
+               gain=gain_points(student, scratch), **views_of(student), **extra)
 
 
 def scratch_row(scratch: dict, student_kind: str) -> dict:
     """The row of the scratch model a `student_kind` ("kd" or "sd") student is compared to."""
     label = STUDENT_LABELS[student_kind]
-    return summary.row(f"scratch, same seed as {label}", scratch["test"], kind=KIND,
-                       seed=scratch["seed"], student=student_kind, **summary.views_of(scratch))
+    return row(f"scratch, same seed as {label}", scratch["test"], kind=KIND,
+               seed=scratch["seed"], student=student_kind, **views_of(scratch))

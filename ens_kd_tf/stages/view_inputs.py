@@ -26,9 +26,9 @@ from ens_kd_tf import io_utils
 from ens_kd_tf.data import ArrayDataset
 from ens_kd_tf.data.base import DatasetInfo, channel_stats
 from ens_kd_tf.errors import UsageError
-from ens_kd_tf.experiments.members import (load_member_models, member_dir, require_members,
-                                           train_members)
-from ens_kd_tf.experiments.stages import load_results
+from ens_kd_tf.stages.members import (load_member_models, member_dir, require_members,
+                                      train_members)
+from ens_kd_tf.stages.results import load_results
 from ens_kd_tf.strategy import Runtime
 
 FEATURES = "features.npz"
@@ -57,7 +57,7 @@ class ViewInput:
         return len(self.index) // self.group
 
 
-def feature_extractor(model: keras.Model, layer: str) -> keras.Model:
+def cut_at_layer(model: keras.Model, layer: str) -> keras.Model:
     """raw inputs -> the output of `layer` (searched in the model and its nested models)."""
     nested = [m for m in model.layers if isinstance(m, keras.Model)]
     for net in nested + [model]:
@@ -95,7 +95,7 @@ def cached_features(config, workdir: str, model: keras.Model, data: ArrayDataset
     path = io_utils.join(workdir, FEATURES)
     if tf.io.gfile.exists(path):
         return io_utils.read_arrays(path)
-    trunk = feature_extractor(model, config.views.layer)
+    trunk = cut_at_layer(model, config.views.layer)
     batch = config.train.eval_batch_size or config.train.batch_size
     features = {"train": trunk.predict(data.x_train, batch_size=batch, verbose=0),
                 "test": trunk.predict(data.x_test, batch_size=batch, verbose=0)}

@@ -71,7 +71,6 @@ def check_soft_loss(distill) -> None:
 def make_soft_loss(distill) -> keras.distillation.DistillationLoss:
     """The soft term a config's distill section names: "logits" -> SoftTargetDistillation(T);
     "feature" -> keras.distillation.FeatureDistillation("mse") between the named layers."""
-    check_soft_loss(distill)
     if distill.soft_loss == "logits":
         return SoftTargetDistillation(distill.temperature)
     return keras.distillation.FeatureDistillation(
@@ -212,6 +211,19 @@ class Distiller(keras.Model):
         agree = ops.cast(ops.argmax(s, axis=-1) == ops.argmax(t, axis=-1), "float32")
         self.agreement_tracker.update_state(agree, sample_weight=weight)
 
+    def loss_terms(self, y, s, t_out, s_out):
+        """(total, hard, soft) of one batch on this replica, each divided by the replica
+        count (so the replicas' gradients sum to the global batch's): the loss the student
+        minimises, with its regularisation. s: student logits [B, k]; t_out / s_out: what
+        the soft loss compares (teacher_outputs / student_outputs)."""
+        n = _replicas()
+        hard = self.hard_loss_fn(y, s)  # already divided by the replica count
+        soft = self._soft(t_out, s_out) / n
+        total = self._combine(hard, soft)
+        if self.student.losses:
+            total += ops.sum(self.student.losses) / n
+        return total, hard, soft
+
     def train_step(self, data):
         x, y = data[0], data[1]
         t, t_out = self.teacher_outputs(x, data[2] if len(data) > 2 else None)  # no tape
@@ -219,11 +231,7 @@ class Distiller(keras.Model):
         n = _replicas()
         with tf.GradientTape() as tape:
             s, s_out = self.student_outputs(x, training=True)
-            hard = self.hard_loss_fn(y, s)  # already divided by the replica count
-            soft = self._soft(t_out, s_out) / n
-            total = self._combine(hard, soft)
-            if self.student.losses:
-                total += ops.sum(self.student.losses) / n
+            total, hard, soft = self.loss_terms(y, s, t_out, s_out)
             scaled = self.optimizer.scale_loss(total)
         grads = tape.gradient(scaled, variables)
         self.optimizer.apply_gradients(zip(grads, variables))
