@@ -27,6 +27,10 @@ def test_a_run_in_ram_filesystem_writes_everything_through_gfile(tmp_path, cpu_r
                  "members/seed_1/export/saved_model.pb", "ensemble/export/saved_model.pb",
                  "members/seed_1/checkpoints/checkpoint"):
         assert tf.io.gfile.exists(f"{workdir}/{name}"), name
+    with tf.io.gfile.GFile(f"{workdir}/report.md") as f:  # notes of what ran, only
+        notes = [line for line in f.read().splitlines() if line.startswith("- ")]
+    assert "- ensemble reduction: average of logits" in notes
+    assert not [n for n in notes if "distillation" in n or "joint sum" in n], notes
     events = tf.io.gfile.glob(f"{workdir}/members/seed_0/tensorboard/*/events.out.*")
     assert events, "no TensorBoard events in ram://"
     assert os.listdir(tmp_path) == []
