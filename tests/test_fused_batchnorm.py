@@ -109,6 +109,10 @@ def test_mixed_bfloat16_matches_keras_batchnorm(monkeypatch):
                                    rtol=2 ** -7, atol=2 ** -7)
         np.testing.assert_allclose(layer.moving_variance.numpy(),
                                    ref_layer.moving_variance.numpy(), rtol=TOL)
+        out, ref = layer(h, training=False), ref_layer(h, training=False)
+        assert out.dtype == ref.dtype == tf.bfloat16
+        np.testing.assert_allclose(tf.cast(out, "float32"), tf.cast(ref, "float32"),
+                                   rtol=2 ** -7, atol=2 ** -7)
     finally:
         keras.mixed_precision.set_dtype_policy(policy)
 
@@ -128,16 +132,21 @@ def test_weights_saved_with_keras_batchnorm_load(monkeypatch, tmp_path):
     np.testing.assert_allclose(loaded(x, training=False), ours(x, training=False), rtol=1e-6)
 
 
-def test_inference_mode_is_keras_own_call(monkeypatch):
+@pytest.mark.parametrize("jit", [False, True])
+def test_inference_matches_keras_batchnorm(monkeypatch, jit):
     ours, reference = pair(monkeypatch)
-    for layer in bn_layers(ours) + bn_layers(reference):
-        layer.moving_mean.assign(tf.random.stateless_normal(layer.moving_mean.shape, (3, 4)))
-        layer.moving_variance.assign(
-            tf.random.stateless_uniform(layer.moving_variance.shape, (5, 6), 0.5, 2.0))
+    for layer in bn_layers(reference):
+        shape = layer.moving_mean.shape
+        layer.moving_mean.assign(tf.random.stateless_normal(shape, (3, 4)))
+        layer.moving_variance.assign(tf.random.stateless_uniform(shape, (5, 6), 0.5, 2.0))
+        layer.gamma.assign(tf.random.stateless_uniform(shape, (7, 8), 0.5, 1.5))
+        layer.beta.assign(tf.random.stateless_normal(shape, (9, 10)))
     ours.set_weights(reference.get_weights())
     x, _ = batch()
-    np.testing.assert_array_equal(ours(x, training=False), reference(x, training=False))
-
+    run = [tf.function(lambda x, m=m: m(x, training=False), jit_compile=jit)
+           for m in (ours, reference)]
+    out, ref = run[0](x), run[1](x)
+    np.testing.assert_allclose(out, ref, rtol=TOL, atol=TOL * float(np.abs(ref).max()))
 
 def op_types(fn, *args):
     return {op.type for op in fn.get_concrete_function(*args).graph.get_operations()}
@@ -150,5 +159,32 @@ def test_training_call_runs_the_fused_kernel_on_one_replica(sync):
     training = tf.function(lambda x: layer(x, training=True))
     inference = tf.function(lambda x: layer(x, training=False))
     assert "FusedBatchNormV3" in op_types(training, x)
-    assert "FusedBatchNormV3" not in op_types(inference, x)  # Keras' own call
+    assert "FusedBatchNormV3" in op_types(inference, x)
 
+
+def test_masked_call_is_keras_own():
+    layer = BatchNormalization()
+    x = tf.random.stateless_normal((2, 4, 4, 3), (0, 1))
+    mask = tf.ones((2, 4, 4), bool)
+    masked = tf.function(lambda x: layer(x, training=True, mask=mask))
+    assert "FusedBatchNormV3" not in op_types(masked, x)
+
+
+
+def test_wrn_saved_model_and_keras_file_reload(tmp_path):
+    from ens_kd_tf.export import export_saved_model, load_keras, save_keras_atomic
+
+    keras.utils.set_random_seed(2)
+    model = build_model("wrn_10_1", 10, (16, 16, 3))
+    x, y = batch(16)
+    model.compile(keras.optimizers.SGD(0.05), keras.losses.SparseCategoricalCrossentropy(
+        from_logits=True), jit_compile=False)
+    model.fit(x, y, batch_size=8, epochs=1, verbose=0)  # moving statistics away from 0 / 1
+    expected = model(x, training=False).numpy()
+    export_saved_model(model, str(tmp_path / "export"), (16, 16, 3), "features")
+    served = tf.saved_model.load(str(tmp_path / "export")).signatures["serving_default"]
+    np.testing.assert_allclose(served(features=tf.constant(x))["logits"], expected, rtol=1e-5,
+                               atol=1e-5)
+    save_keras_atomic(model, str(tmp_path / "model.keras"))
+    np.testing.assert_allclose(load_keras(str(tmp_path / "model.keras"))(x, training=False),
+                               expected, rtol=1e-5, atol=1e-5)
