@@ -8,7 +8,8 @@ the real compiled model on one real batch with and without XLA (after a warm-up 
 compiles; the two paths alternate, best of `rounds`), keeps the faster path's compiled train
 function, restores every variable the probe touched (model, optimizer, seed generators) and
 caches the answer in a JSON file keyed by machine (CPU model + flags, GPUs, TF version),
-model (name, size, layer classes), batch, precision and strategy, so the probe runs once per machine and setting.
+model (name, size, layer classes), batch, precision and strategy, so the probe runs once per
+machine and setting.
 
 Steps below `PROBE_MIN_GFLOP_PER_STEP` (training FLOPs per step) skip the probe and keep
 XLA on, the earlier default: the probe's fixed cost (two compiles and ~10 steps) is not worth
