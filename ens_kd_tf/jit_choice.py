@@ -8,7 +8,8 @@ the real compiled model on one real batch with and without XLA (after a warm-up 
 compiles; the two paths alternate, best of `rounds`), keeps the faster path's compiled train
 function, restores every variable the probe touched (model, optimizer, seed generators) and
 caches the answer in a JSON file keyed by machine (CPU model + flags, GPUs, TF version),
-model, batch, precision and strategy, so the probe runs once per machine and setting.
+model (name, size, layer classes), batch, precision and strategy, so the probe runs once per
+machine and setting.
 
 Steps below `PROBE_MIN_GFLOP_PER_STEP` (training FLOPs per step) skip the probe and keep
 XLA on, the earlier default: the probe's fixed cost (two compiles and ~10 steps) is not worth
@@ -89,9 +90,19 @@ def step_gflops(model: keras.Model, batch_size: int) -> Optional[float]:
         return None
 
 
+def layer_classes_digest(model: keras.Model) -> str:
+    """A short hash of the model's layer classes (module + name, nested layers included): a
+    model whose layers change implementation (e.g. Keras' batch norm -> the fused
+    models.layers.BatchNormalization) is probed again rather than reusing the old timing."""
+    classes = sorted({f"{type(layer).__module__}.{type(layer).__qualname__}"
+                      for layer in model._flatten_layers(include_self=True, recursive=True)})
+    return hashlib.sha1(" ".join(classes).encode()).hexdigest()[:8]
+
+
 def probe_key(model: keras.Model, batch_size: int, strategy: tf.distribute.Strategy) -> str:
     params = sum(int(tf.size(v)) for v in model.variables)
-    return (f"{machine_id()} | {type(model).__name__}:{model.name} {params} vars | "
+    return (f"{machine_id()} | {type(model).__name__}:{model.name} {params} vars, "
+            f"layers {layer_classes_digest(model)} | "
             f"batch {batch_size} | {keras.mixed_precision.dtype_policy().name} | "
             f"{type(strategy).__name__} x{strategy.num_replicas_in_sync} | "
             f"steps_per_execution {model.steps_per_execution}")

@@ -1,5 +1,7 @@
 """runtime.jit_compile=auto: the measured XLA / no-XLA probe, its cache and its guard rails."""
 
+import importlib
+
 import keras
 import numpy as np
 import pytest
@@ -10,6 +12,7 @@ from ens_kd_tf.data import load_dataset
 from ens_kd_tf.distiller import Distiller
 from ens_kd_tf.stages.classifier import eval_set, label_stream, new_classifier
 from ens_kd_tf.models import build_model
+from ens_kd_tf.models.layers import BatchNormalization
 from ens_kd_tf.strategy import Runtime
 from ens_kd_tf.train import compile_classifier, fit_resumable, make_plan
 
@@ -109,3 +112,18 @@ def test_cache_dir_honours_the_env_var(tmp_path, monkeypatch):
     assert jit_choice.cache_dir() == str(tmp_path / "x" / "ens_kd_tf")
     model_name, flags = jit_choice.cpu_info()
     assert model_name and isinstance(flags, frozenset)
+
+
+def test_probe_key_changes_with_the_layer_classes():
+    def wrn(bn_class):
+        module = importlib.import_module("ens_kd_tf.models.wide_resnet")
+        saved, module.BatchNormalization = module.BatchNormalization, bn_class
+        try:
+            return build_model("wrn_10_1", 10, (16, 16, 3))
+        finally:
+            module.BatchNormalization = saved
+
+    strategy = tf.distribute.get_strategy()
+    ours = jit_choice.probe_key(wrn(BatchNormalization), 32, strategy)
+    assert jit_choice.probe_key(wrn(BatchNormalization), 32, strategy) == ours
+    assert jit_choice.probe_key(wrn(keras.layers.BatchNormalization), 32, strategy) != ours

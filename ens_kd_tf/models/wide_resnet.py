@@ -14,6 +14,7 @@ from typing import Optional, Tuple
 import keras
 
 from ens_kd_tf.errors import UsageError
+from ens_kd_tf.models.layers import BatchNormalization
 
 
 def _regularizer(l2: float):
@@ -21,7 +22,7 @@ def _regularizer(l2: float):
 
 
 def _bn_relu(x, sync: bool, l2: float, name: str):
-    x = keras.layers.BatchNormalization(
+    x = BatchNormalization(
         momentum=0.9, epsilon=1e-5, synchronized=sync,
         gamma_regularizer=_regularizer(l2), beta_regularizer=_regularizer(l2),
         name=f"{name}_bn")(x)
