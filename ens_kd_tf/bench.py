@@ -41,9 +41,11 @@ from ens_kd_tf import bench_timers as timers  # noqa: E402
 from ens_kd_tf.bench_torch import TorchWorker, torch_missing_reason  # noqa: E402
 from ens_kd_tf.ensemble import build_ensemble  # noqa: E402
 from ens_kd_tf.flops import forward_flops  # noqa: E402
+from ens_kd_tf.jit_choice import step_gflops  # noqa: E402
 from ens_kd_tf.losses import SparseCrossentropy  # noqa: E402
 from ens_kd_tf.models import KERNEL_SUFFIXES, build_model  # noqa: E402
-from ens_kd_tf.strategy import JIT_CHOICES, PRECISIONS, Runtime, set_precision  # noqa: E402
+from ens_kd_tf.strategy import (JIT_CHOICES, PRECISIONS, Runtime, auto_precision,  # noqa: E402
+                                set_precision)
 
 _MODEL = flags.DEFINE_string("model", "wrn_16_4", "Zoo model name.")
 _BATCH = flags.DEFINE_integer("batch", 128, "Global batch size.")
@@ -230,7 +232,11 @@ def main(argv) -> None:
     if len(argv) != 2 or argv[1] not in BENCHMARKS:
         raise app.UsageError(f"usage: python -m ens_kd_tf.bench {{{','.join(BENCHMARKS)}}} "
                              "[--flags]")
-    set_precision(_PRECISION.value)
+    if set_precision(_PRECISION.value) is None:  # "auto" on a bf16 CPU: by the model's cost
+        gflop = step_gflops(new_model(_MODEL.value, _CLASSES.value), _BATCH.value)
+        policy = auto_precision(None, gflop) or "float32"
+        print(f"--precision=auto picked {policy} ({gflop:.1f} GFLOP per train step)")
+        set_precision(policy)
     BENCHMARKS[argv[1]]()
 
 

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import glob
 import os
+from typing import Optional
 
 import keras
 import tensorflow as tf
@@ -24,6 +25,9 @@ from ens_kd_tf.errors import UsageError, check_choice, check_positive
 
 STRATEGIES = ("auto", "cpu", "gpu", "mirrored", "multi_worker", "tpu")
 PRECISIONS = ("auto", "float32", "mixed_bfloat16", "mixed_float16")
+# "auto" on a CPU with bf16 units: mixed_bfloat16 from this many training GFLOP per step
+# (measured with `python -m ens_kd_tf.bench train`, README "Benchmarks").
+BF16_MIN_GFLOP_PER_STEP = 5.0
 # /proc/cpuinfo flags of CPUs with bfloat16 matrix units (AVX512_BF16, AMX).
 BF16_CPU_FLAGS = ("avx512_bf16", "amx_bf16")
 JIT_CHOICES = ("auto", "on", "off")
@@ -163,24 +167,33 @@ def cpu_has_bf16() -> bool:
     return any(flag in jit_choice.cpu_info()[1] for flag in BF16_CPU_FLAGS)
 
 
-def auto_precision(runtime) -> str:
-    """What runtime.mixed_precision="auto" stands for: mixed_bfloat16 on TPUs and on CPUs
-    with bf16 units (see README, "Benchmarks" and "Runtime" for the measured speed and
-    accuracy), float32 on GPUs and other CPUs."""
+def auto_precision(runtime, step_gflop: Optional[float] = None) -> Optional[str]:
+    """What runtime.mixed_precision="auto" stands for: mixed_bfloat16 on TPUs; float32 on
+    GPUs and on CPUs without bf16 units; on CPUs with them, mixed_bfloat16 for models whose
+    train step costs at least BF16_MIN_GFLOP_PER_STEP, else float32 (measured: below it
+    bf16 is no faster; see README "Benchmarks"). None while that cost is unknown."""
     kind = getattr(runtime, "strategy", "auto")
     if kind == "tpu" or (kind == "auto" and tpu_attached()):
         return "mixed_bfloat16"
     if kind in ("gpu", "auto", "mirrored", "multi_worker") and \
             tf.config.list_physical_devices("GPU"):
         return "float32"
-    return "mixed_bfloat16" if cpu_has_bf16() else "float32"
+    if not cpu_has_bf16():
+        return "float32"
+    if step_gflop is None:
+        return None
+    return "mixed_bfloat16" if step_gflop >= BF16_MIN_GFLOP_PER_STEP else "float32"
 
 
-def set_precision(policy: str, runtime=None) -> str:
-    """Sets the global Keras dtype policy ("auto" resolved by `auto_precision(runtime)`);
-    models keep float32 logits. Returns the policy set."""
+def set_precision(policy: str, runtime=None) -> Optional[str]:
+    """Sets the global Keras dtype policy; models keep float32 logits. "auto" is resolved by
+    `auto_precision(runtime)`; when that depends on the model, float32 is set for now and
+    None returned (Runtime.settle_precision decides). Returns the policy set."""
     if policy == "auto":
         policy = auto_precision(runtime)
+        if policy is None:
+            keras.mixed_precision.set_dtype_policy("float32")
+            return None
         logging.info("runtime.mixed_precision=auto picked %s", policy)
     keras.mixed_precision.set_dtype_policy(policy)
     return policy
@@ -211,16 +224,34 @@ def is_chief(strategy: tf.distribute.Strategy) -> bool:
 
 
 class Runtime:
-    """What a run needs of the hardware: the strategy, whether steps use XLA, who writes."""
+    """What a run needs of the hardware: the strategy, whether steps use XLA, who writes,
+    and (with runtime.mixed_precision=auto on a bf16 CPU) the precision still to settle."""
 
     def __init__(self, strategy: tf.distribute.Strategy, jit_compile: bool,
-                 probe_jit: bool = False):
+                 probe_jit: bool = False, precision_config=None):
         """`jit_compile`: XLA for compiled steps (the starting value when `probe_jit`);
-        `probe_jit`: `fit_resumable` picks XLA or not by a cached measured probe."""
+        `probe_jit`: `fit_resumable` picks XLA or not by a cached measured probe;
+        `precision_config`: config.runtime when "auto" waits for the model's cost."""
         self.strategy = strategy
         self.jit_compile = jit_compile
         self.probe_jit = probe_jit
         self.is_chief = is_chief(strategy)
+        self.precision_config = precision_config
+
+    @property
+    def precision_pending(self) -> bool:
+        return self.precision_config is not None
+
+    def settle_precision(self, step_gflop: Optional[float]) -> str:
+        """Sets "auto"'s precision for a model of `step_gflop` training GFLOP per step
+        (float32 when unknown); call before the first model is built. Returns the policy."""
+        policy = auto_precision(self.precision_config, step_gflop) or "float32"
+        keras.mixed_precision.set_dtype_policy(policy)
+        where = f"{step_gflop:.1f}" if step_gflop is not None else "unknown"
+        logging.info("runtime.mixed_precision=auto picked %s (train step %s GFLOP, bf16 from "
+                     "%g)", policy, where, BF16_MIN_GFLOP_PER_STEP)
+        self.precision_config = None
+        return policy
 
     @property
     def num_replicas(self) -> int:
@@ -232,9 +263,10 @@ class Runtime:
         return "on" if self.jit_compile else "off"
 
     def describe(self) -> str:
+        precision = ("precision auto (decided by the model's cost)" if self.precision_pending
+                     else keras.mixed_precision.dtype_policy().name)
         return (f"{type(self.strategy).__name__} with {self.num_replicas} replica(s), "
-                f"XLA {self._xla_label()}, "
-                f"{keras.mixed_precision.dtype_policy().name}")
+                f"XLA {self._xla_label()}, {precision}")
 
 
 def setup_runtime(runtime, deterministic: bool = False) -> Runtime:
@@ -243,8 +275,9 @@ def setup_runtime(runtime, deterministic: bool = False) -> Runtime:
     Call once per process, before any other TensorFlow work.
     """
     configure_cpu_devices(runtime.num_cpu_devices)
-    set_precision(runtime.mixed_precision, runtime)
     if deterministic:
         tf.config.experimental.enable_op_determinism()
-    strategy = make_strategy(runtime)
-    return Runtime(strategy, use_jit_compile(runtime, strategy), probe_jit(runtime, strategy))
+    strategy = make_strategy(runtime)  # first: a missing TPU stops before anything is set
+    pending = set_precision(runtime.mixed_precision, runtime) is None
+    return Runtime(strategy, use_jit_compile(runtime, strategy), probe_jit(runtime, strategy),
+                   precision_config=runtime if pending else None)

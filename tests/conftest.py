@@ -88,3 +88,13 @@ def cpu_runtime():
 
 
 from launch_helpers import fake_bin  # noqa: E402,F401  (fixture for the launch/ tests)
+
+
+@pytest.fixture(autouse=True)
+def float32_policy_after_each_test():
+    """Keras' dtype policy is process-global: a test whose run set mixed_bfloat16 (e.g.
+    runtime.mixed_precision=auto on a large model) must not hand it to the next test."""
+    yield
+    import keras
+
+    keras.mixed_precision.set_dtype_policy("float32")

@@ -92,11 +92,39 @@ def test_global_batch_must_split_over_replicas():
 def test_auto_precision_picks_bf16_only_where_bf16_units_exist(monkeypatch):
     from ens_kd_tf import jit_choice, strategy
 
+    big, small = 2 * strategy.BF16_MIN_GFLOP_PER_STEP, strategy.BF16_MIN_GFLOP_PER_STEP / 2
     monkeypatch.setattr(jit_choice, "cpu_info", lambda: ("cpu", frozenset({"avx2", "avx512f"})))
-    assert strategy.auto_precision(_runtime_cfg()) == "float32"
-    monkeypatch.setattr(jit_choice, "cpu_info", lambda: ("cpu", frozenset({"avx512_bf16"})))
-    assert strategy.auto_precision(_runtime_cfg()) == "mixed_bfloat16"
-    monkeypatch.setattr(jit_choice, "cpu_info", lambda: ("cpu", frozenset({"amx_bf16"})))
-    assert strategy.auto_precision(_runtime_cfg()) == "mixed_bfloat16"
+    assert strategy.auto_precision(_runtime_cfg(), big) == "float32"
+    assert strategy.auto_precision(_runtime_cfg()) == "float32"  # known before the model
+    for flag in ("avx512_bf16", "amx_bf16"):
+        monkeypatch.setattr(jit_choice, "cpu_info", lambda: ("cpu", frozenset({flag})))
+        assert strategy.auto_precision(_runtime_cfg(), big) == "mixed_bfloat16"
+        assert strategy.auto_precision(_runtime_cfg(), small) == "float32"
+        assert strategy.auto_precision(_runtime_cfg()) is None  # waits for the model's cost
     monkeypatch.setattr(jit_choice, "cpu_info", lambda: ("cpu", frozenset()))
     assert strategy.auto_precision(_runtime_cfg(strategy="tpu")) == "mixed_bfloat16"
+
+
+def test_auto_precision_settles_when_the_data_is_loaded(monkeypatch, tmp_path):
+    """On a bf16 CPU, "auto" leaves float32 until the experiment loads its data, then picks
+    by the model's train-step cost, before any model is built."""
+    import keras
+
+    from conftest import tiny_config
+    from ens_kd_tf import jit_choice, strategy
+    from ens_kd_tf.experiments.driver import Context
+
+    monkeypatch.setattr(jit_choice, "cpu_info", lambda: ("cpu", frozenset({"avx512_bf16"})))
+    config = tiny_config()
+    assert config.runtime.mixed_precision == "auto"  # the default
+    try:
+        for threshold, expected in ((1e9, "float32"), (0.0, "mixed_bfloat16")):
+            monkeypatch.setattr(strategy, "BF16_MIN_GFLOP_PER_STEP", threshold)
+            runtime = strategy.Runtime(tf.distribute.get_strategy(), False,
+                                       precision_config=_runtime_cfg(mixed_precision="auto"))
+            assert runtime.precision_pending and "precision auto" in runtime.describe()
+            Context(config, str(tmp_path), runtime).data
+            assert not runtime.precision_pending
+            assert keras.mixed_precision.dtype_policy().name == expected
+    finally:
+        keras.mixed_precision.set_dtype_policy("float32")

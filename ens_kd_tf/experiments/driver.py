@@ -15,7 +15,7 @@ from ens_kd_tf import io_utils
 from ens_kd_tf.data import ArrayDataset
 from ens_kd_tf.experiments import EXPERIMENTS
 from ens_kd_tf.report import bar_chart_png, report_markdown
-from ens_kd_tf.stages.classifier import load_data
+from ens_kd_tf.stages.classifier import load_data, train_step_gflop
 from ens_kd_tf.stages.results import RESULTS, load_results
 from ens_kd_tf.strategy import Runtime
 from ens_kd_tf.view_plots import views_png
@@ -23,7 +23,9 @@ from ens_kd_tf.view_plots import views_png
 
 @dataclasses.dataclass
 class Context:
-    """What every stage of a run needs; `data` is config.data, loaded on first use."""
+    """What every stage of a run needs; `data` is config.data, loaded on first use (which
+    also settles runtime.mixed_precision=auto by the model's cost, before any model is
+    built)."""
 
     config: object
     workdir: str
@@ -34,6 +36,8 @@ class Context:
     def data(self) -> ArrayDataset:
         if self._data is None:
             self._data = load_data(self.config)
+            if self.runtime.precision_pending:  # "auto": bf16 for models large enough
+                self.runtime.settle_precision(train_step_gflop(self.config, self._data))
         return self._data
 
 

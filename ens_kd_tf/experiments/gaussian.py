@@ -17,7 +17,7 @@ from ens_kd_tf.data.gaussian import INPUTS, SAMPLINGS, TEACHERS
 from ens_kd_tf.errors import UsageError, check_choice, check_fraction, check_positive
 from ens_kd_tf.experiments.driver import Context, Report
 from ens_kd_tf.report import markdown_table, plain_table
-from ens_kd_tf.stages.classifier import load_data
+from ens_kd_tf.stages.classifier import load_data, train_step_gflop
 from ens_kd_tf.stages.ensemble import members_and_ensemble
 from ens_kd_tf.stages.members import member_seeds
 
@@ -83,8 +83,10 @@ def compose(ctx: Context) -> Report:
     for inputs, teacher, sampling, noise in sweep_settings(config):
         sub = setting_config(config, inputs, teacher, sampling, noise)
         sub_dir = io_utils.join(workdir, f"{inputs}_{teacher}_{sampling}_noise{noise:g}")
-        ens = members_and_ensemble(sub, sub_dir, ctx.runtime, load_data(sub),
-                                   member_seeds(sub))
+        data = load_data(sub)
+        if ctx.runtime.precision_pending:  # "auto": by the first setting's learner
+            ctx.runtime.settle_precision(train_step_gflop(sub, data))
+        ens = members_and_ensemble(sub, sub_dir, ctx.runtime, data, member_seeds(sub))
         single = ens["members"]["accuracy"]
         rows.append({"input": inputs, "teacher": teacher, "sampling": sampling,
                      "label_noise": float(noise), "learner": sub.model.name, "single": single,

@@ -5,7 +5,7 @@ models are all this stage with another `build`."""
 from __future__ import annotations
 
 import copy
-from typing import Callable, Sequence
+from typing import Callable, Optional, Sequence
 
 import keras
 import numpy as np
@@ -16,7 +16,8 @@ from ens_kd_tf.data import ArrayDataset, load_dataset
 from ens_kd_tf.data.pipeline import eval_batches, train_batches
 from ens_kd_tf.evaluate import evaluate_logits, predict_logits
 from ens_kd_tf.export import export_saved_model, save_keras_atomic
-from ens_kd_tf.models import build_classifier
+from ens_kd_tf.jit_choice import step_gflops
+from ens_kd_tf.models import build_classifier, build_model
 from ens_kd_tf.optim import l2_coefficient
 from ens_kd_tf.stages.results import (EXPORT_DIR, MODEL_FILE, TEST_LOGITS, load_results,
                                       save_results)
@@ -55,6 +56,15 @@ def new_classifier(config, data: ArrayDataset, name: str = "") -> keras.Model:
     return build_classifier(config.model.name, info.num_classes, info.input_shape,
                             info.input_kind, info.mean, info.std, model_name=name,
                             **model_kwargs(config))
+
+
+def train_step_gflop(config, data: ArrayDataset) -> Optional[float]:
+    """Training GFLOP of one step of config.model on `data` at config.train.batch_size
+    (conv and dense layers, 3x the forward pass); None if the model cannot be counted."""
+    info = data.info
+    net = build_model(config.model.name, info.num_classes, info.input_shape,
+                      **model_kwargs(config))
+    return step_gflops(net, config.train.batch_size)
 
 
 def plan_for(config, data: ArrayDataset, runtime: Runtime) -> train.FitPlan:
