@@ -17,11 +17,12 @@ import pytest
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 ENV_VAR = "ENS_KD_TF_TF220_PYTHON"
 # In-process tests of every layer (models, data, losses, Distiller, ensembles, kernels,
-# training, export, XLA compilation): the parts a TF upgrade or downgrade breaks first.
+# training, export, XLA compilation, the fused batch-norm kernel): the parts a TF upgrade or
+# downgrade breaks first.
 FAST_SUBSET = (
     "tests/test_models.py", "tests/test_data.py", "tests/test_distill.py",
     "tests/test_ensemble.py", "tests/test_kernels.py", "tests/test_training.py",
-    "tests/test_export.py", "tests/test_tpu_readiness.py",
+    "tests/test_export.py", "tests/test_tpu_readiness.py", "tests/test_fused_batchnorm.py",
 )
 
 
