@@ -124,6 +124,10 @@ def _check_index(config, path: str) -> None:
                          f"{value!r} ({type(value).__name__})")
 
 
+# sections some experiment reads: shared ones (config_defaults) and configs' own
+KNOWN_SECTIONS = (*all_sections_defaults().keys(), "study", "views", "gaussian_sweep")
+
+
 def check_field(config, path: str) -> None:
     """UsageError naming the closest existing fields when `path` is not a field."""
     field = path.split("[", 1)[0]
@@ -135,7 +139,7 @@ def check_field(config, path: str) -> None:
     except KeyError:
         path = field
     head = path.split(".", 1)[0]
-    if head not in config.keys() and head in all_sections_defaults().keys():
+    if head not in config.keys() and head in KNOWN_SECTIONS:
         raise UsageError(
             f"config field {path!r} is not read by experiment {config.get('experiment')!r}: "
             f"its config has no {head!r} (sections: "
